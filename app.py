@@ -1,0 +1,130 @@
+"""Kadr: the map of entry points. Each handler is a few lines; the logic lives in chalicelib/."""
+from chalice import Chalice, Rate, Response
+
+from chalicelib import http
+from chalicelib.config import settings
+from chalicelib.observability import flush_after
+from chalicelib.pages import listing, store, views
+
+app = Chalice(app_name="kadr", configure_logs=False)  # Powertools owns logging
+app.register_middleware(flush_after, "all")
+app.register_middleware(http.middleware, "http")
+api = http.Api(app)
+
+EDITOR = ("editor",)
+
+
+def _created(location: str, body: dict) -> Response:
+    return Response(body=body, status_code=201, headers={"Location": location, "Content-Type": "application/json"})
+
+
+def _no_content() -> Response:
+    return Response(body="", status_code=204)
+
+
+# ---------------------------------------------------------------- service
+
+@api.route("/health", roles=None, summary="Liveness", tags=["service"])
+def health(ctx: http.Ctx) -> dict:
+    return {"status": "ok", "stage": settings().stage}
+
+
+@api.route("/openapi.json", roles=None, summary="This API as an OpenAPI 3 document", tags=["service"])
+def openapi_document(ctx: http.Ctx) -> dict:
+    from chalicelib import openapi
+
+    return openapi.document(app, ctx.base_url)
+
+
+@api.route("/docs", roles=None, summary="Swagger UI", tags=["service"])
+def docs(ctx: http.Ctx) -> Response:
+    from chalicelib.openapi import SWAGGER_HTML
+
+    return Response(body=SWAGGER_HTML, headers={"Content-Type": "text/html; charset=utf-8"})
+
+
+@api.route("/redoc", roles=None, summary="ReDoc", tags=["service"])
+def redoc(ctx: http.Ctx) -> Response:
+    from chalicelib.openapi import REDOC_HTML
+
+    return Response(body=REDOC_HTML, headers={"Content-Type": "text/html; charset=utf-8"})
+
+
+# ---------------------------------------------------------------- pages
+
+@api.route("/pages", roles=None, summary="List pages", tags=["pages"],
+           query="pages.schemas:PageListQuery", response="pages.schemas:PageList")
+def list_pages(ctx: http.Ctx) -> dict:
+    q = ctx.query
+    return listing.list_pages(q.limit, q.cursor, q.title, ctx.base_url)
+
+
+@api.route("/pages", methods=["POST"], roles=EDITOR, summary="Create a page", tags=["pages"],
+           body="pages.schemas:PageCreate", response="pages.schemas:PageDetail", status=201)
+def create_page(ctx: http.Ctx) -> Response:
+    page = store.create_page(ctx.body.title, ctx.body.items)
+    return _created(f"{ctx.base_url}/pages/{page['id']}", page)
+
+
+@api.route("/pages/{page_id}", roles=None, summary="Page with its items; counts a view of each item",
+           tags=["pages"], response="pages.schemas:PageDetail")
+def get_page(ctx: http.Ctx, page_id: str) -> dict:
+    return store.detail(page_id)
+
+
+@api.route("/pages/{page_id}", methods=["PATCH"], roles=EDITOR, summary="Rename a page", tags=["pages"],
+           body="pages.schemas:PagePatch", response="pages.schemas:PageDetail")
+def rename_page(ctx: http.Ctx, page_id: str) -> dict:
+    return store.rename_page(page_id, ctx.body.title)
+
+
+@api.route("/pages/{page_id}", methods=["DELETE"], roles=EDITOR, summary="Delete a page and its items",
+           tags=["pages"], status=204, errors=[409])
+def delete_page(ctx: http.Ctx, page_id: str) -> Response:
+    store.delete_page(page_id)
+    return _no_content()
+
+
+@api.route("/pages/{page_id}/items", methods=["POST"], roles=EDITOR, summary="Add an item at the end",
+           tags=["pages"], body="pages.schemas:ItemCreate", response="pages.schemas:ItemOut", status=201,
+           errors=[409])
+def add_item(ctx: http.Ctx, page_id: str) -> Response:
+    item = store.add_item(page_id, ctx.body.root)
+    return _created(f"{ctx.base_url}/pages/{page_id}/items/{item['id']}", item)
+
+
+@api.route("/pages/{page_id}/items/{item_id}", roles=None, summary="One item (counts no view)",
+           tags=["pages"], response="pages.schemas:ItemOut")
+def get_item(ctx: http.Ctx, page_id: str, item_id: str) -> dict:
+    return store.item(page_id, item_id)
+
+
+@api.route("/pages/{page_id}/items/{item_id}", methods=["PATCH"], roles=EDITOR, summary="Edit an item",
+           tags=["pages"], body="pages.schemas:ItemPatch", response="pages.schemas:ItemOut", errors=[409])
+def update_item(ctx: http.Ctx, page_id: str, item_id: str) -> dict:
+    return store.update_item(page_id, item_id, ctx.body.root)
+
+
+@api.route("/pages/{page_id}/items/{item_id}", methods=["DELETE"], roles=EDITOR, summary="Remove an item",
+           tags=["pages"], status=204, errors=[409])
+def delete_item(ctx: http.Ctx, page_id: str, item_id: str) -> Response:
+    store.delete_item(page_id, item_id)
+    return _no_content()
+
+
+@api.route("/pages/{page_id}/order", methods=["PUT"], roles=EDITOR, summary="Set the items' order",
+           tags=["pages"], body="pages.schemas:PageOrder", response="pages.schemas:PageDetail", errors=[409])
+def reorder_items(ctx: http.Ctx, page_id: str) -> dict:
+    return store.reorder(page_id, ctx.body.items)
+
+
+# ---------------------------------------------------------------- events
+
+@app.on_sqs_message(queue=settings().views_queue, batch_size=100, maximum_batching_window_in_seconds=2)
+def count_views(event) -> None:
+    views.apply(record.body for record in event)
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def report_views_backlog(event) -> None:
+    views.report_backlog()

@@ -1,0 +1,1 @@
+"""Kadr: the code the Lambda functions run (app.py only wires it to events)."""

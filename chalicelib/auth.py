@@ -1,0 +1,102 @@
+"""Bearer tokens carrying a role and a subject.
+
+Locally the stack signs HS256 JWTs with ``KADR_TOKEN_SECRET`` (``python -m chalicelib.auth``
+issues one). In AWS the same claims can come from a Cognito/JWT authorizer: when API Gateway
+has already verified the token, its claims arrive in ``requestContext.authorizer.claims`` and
+are used as they are (role from ``custom:role`` or the first ``cognito:groups`` entry).
+"""
+from __future__ import annotations
+
+import argparse
+import time
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+from chalicelib.config import settings
+from chalicelib.errors import Forbidden, Unauthorized
+
+ROLES = ("reader", "uploader", "editor", "analyzer", "admin")
+ISSUER = "kadr"
+
+
+@dataclass(frozen=True)
+class Principal:
+    sub: str
+    role: str
+
+
+def issue_token(sub: str, role: str, ttl_seconds: int = 12 * 3600, secret: str | None = None) -> str:
+    import jwt  # loaded on use: anonymous page reads never pay for it
+
+    if role not in ROLES:
+        raise ValueError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+    key = secret or settings().token_secret
+    if not key:
+        raise RuntimeError("KADR_TOKEN_SECRET is not set")
+    now = int(time.time())
+    return jwt.encode({"sub": sub, "role": role, "iss": ISSUER, "iat": now, "exp": now + ttl_seconds},
+                      key, algorithm="HS256")
+
+
+def _verify(token: str) -> Principal:
+    import jwt
+
+    key = settings().token_secret
+    if not key:
+        raise Unauthorized("token verification is not configured")
+    try:
+        claims = jwt.decode(token, key, algorithms=["HS256"], issuer=ISSUER,
+                            options={"require": ["sub", "role", "exp"]})
+    except jwt.ExpiredSignatureError:
+        raise Unauthorized("token expired") from None
+    except jwt.PyJWTError:
+        raise Unauthorized("invalid token") from None
+    return _principal(claims)
+
+
+def _principal(claims: Mapping[str, Any]) -> Principal:
+    role = claims.get("role") or claims.get("custom:role")
+    groups = claims.get("cognito:groups")
+    if not role and groups:
+        role = (groups if isinstance(groups, list) else str(groups).split(","))[0]
+    if role not in ROLES or not claims.get("sub"):
+        raise Unauthorized("token carries no known role")
+    return Principal(sub=str(claims["sub"]), role=str(role))
+
+
+def authenticate(headers: Mapping[str, str], context: Mapping[str, Any] | None) -> Principal | None:
+    """The caller, or None when anonymous. A token that is present but bad is always a 401."""
+    claims = ((context or {}).get("authorizer") or {}).get("claims")
+    if claims:
+        return _principal(claims)
+    header = headers.get("authorization")
+    if not header:
+        return None
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("expected 'Authorization: Bearer <token>'")
+    return _verify(token.strip())
+
+
+def require(principal: Principal | None, roles: Iterable[str] | None) -> None:
+    """``roles=None`` admits anyone, anonymous included; admin passes every role check."""
+    if roles is None:
+        return
+    if principal is None:
+        raise Unauthorized("authentication required", headers={"WWW-Authenticate": "Bearer"})
+    allowed = set(roles)
+    if principal.role != "admin" and principal.role not in allowed:
+        raise Forbidden(f"role {principal.role!r} may not do this; needs one of: {', '.join(sorted(allowed))}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Issue a local Kadr bearer token.")
+    parser.add_argument("--role", choices=ROLES, required=True)
+    parser.add_argument("--sub", default=None, help="subject (user id); default local-<role>")
+    parser.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds")
+    args = parser.parse_args(argv)
+    print(issue_token(args.sub or f"local-{args.role}", args.role, args.ttl))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,49 @@
+"""Settings from the environment: .chalice/config.json in AWS, the local stack on a laptop."""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+def _int(name: str, default: int) -> int:
+    return int(os.environ.get(name, default))
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    region: str
+    aws_endpoint: str | None
+    pages_table: str
+    media_bucket: str
+    views_queue: str
+    token_secret: str
+    public_base_url: str | None
+    page_cache_ttl: int
+    inline_text_max: int
+    max_body_bytes: int
+    max_items_per_page: int
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    """Read once per container; tests call ``settings.cache_clear()`` after changing the env."""
+    stage = os.environ.get("KADR_STAGE", "dev")
+    return Settings(
+        stage=stage,
+        region=os.environ.get("AWS_DEFAULT_REGION", "us-east-1"),
+        aws_endpoint=os.environ.get("KADR_AWS_ENDPOINT") or None,
+        pages_table=os.environ.get("KADR_PAGES_TABLE", f"kadr-{stage}-pages"),
+        media_bucket=os.environ.get("KADR_MEDIA_BUCKET", f"kadr-{stage}-media"),
+        views_queue=os.environ.get("KADR_VIEWS_QUEUE", f"kadr-{stage}-views"),
+        token_secret=os.environ.get("KADR_TOKEN_SECRET", ""),
+        public_base_url=os.environ.get("KADR_PUBLIC_BASE_URL") or None,
+        page_cache_ttl=_int("KADR_PAGE_CACHE_TTL", 5),
+        # 8 KiB per text field keeps a full page (<= 50 items) inside one 1 MB Query response,
+        # so a detail read stays a single DynamoDB call; longer text lives in S3.
+        inline_text_max=_int("KADR_INLINE_TEXT_MAX", 8 * 1024),
+        # Lambda's synchronous payload limit is 6 MB; refuse earlier with a clear 413.
+        max_body_bytes=_int("KADR_MAX_BODY_BYTES", 5 * 1024 * 1024),
+        max_items_per_page=_int("KADR_MAX_ITEMS_PER_PAGE", 50),
+    )

@@ -1,0 +1,159 @@
+"""Route registration with auth, validated bodies and queries, and one error shape.
+
+``Api.route`` wraps Chalice's ``app.route``: the view receives a ``Ctx`` (caller, parsed body
+and query) and its path parameters. The route's ``Spec`` is kept on the view so the OpenAPI
+document is generated from the same table Chalice routes by.
+"""
+from __future__ import annotations
+
+import functools
+import importlib
+import json
+import time
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable
+
+from chalice import Chalice, Response
+from chalice.app import Request
+
+from chalicelib import auth
+from chalicelib.config import settings
+from chalicelib.errors import ApiError, BadRequest, PayloadTooLarge, Unprocessable, from_api_error, normalize
+from chalicelib.observability import logger
+
+JSON = ["application/json"]
+
+
+def resolve(ref: str | None) -> Any:
+    """Load ``"module:Name"`` (relative to chalicelib) on first use: pydantic stays off cold starts."""
+    if ref is None:
+        return None
+    module, _, name = ref.partition(":")
+    return getattr(importlib.import_module(f"chalicelib.{module}"), name)
+
+
+@dataclass(frozen=True)
+class Spec:
+    path: str
+    methods: tuple[str, ...]
+    roles: tuple[str, ...] | None
+    summary: str
+    body: str | None = None
+    query: str | None = None
+    response: str | None = None
+    status: int = 200
+    tags: tuple[str, ...] = ()
+    errors: tuple[int, ...] = ()
+
+
+@dataclass
+class Ctx:
+    request: Request
+    principal: auth.Principal | None
+    body: Any = None
+    query: Any = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def base_url(self) -> str:
+        """Absolute API root as the client sees it (API Gateway's default domain has a stage path)."""
+        configured = settings().public_base_url
+        if configured:
+            return configured.rstrip("/")
+        headers = self.request.headers
+        host = headers.get("host", "localhost")
+        local = host.startswith(("127.", "localhost", "[::1]"))
+        proto = headers.get("x-forwarded-proto", "http" if local else "https")
+        stage = self.request.context.get("stage") if host.endswith(".amazonaws.com") else None
+        return f"{proto}://{host}" + (f"/{stage}" if stage else "")
+
+
+def validation_details(exc: Any) -> list[dict[str, Any]]:
+    return [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
+            for e in exc.errors(include_url=False, include_input=False, include_context=False)]
+
+
+def _parse_body(request: Request, model_ref: str) -> Any:
+    from pydantic import ValidationError
+
+    raw = request.raw_body or b""
+    if len(raw) > settings().max_body_bytes:
+        raise PayloadTooLarge(f"request body is {len(raw)} bytes; the limit is {settings().max_body_bytes}")
+    try:
+        data = json.loads(raw or b"null")
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise BadRequest(f"malformed JSON: {exc}", code="invalid_json") from None
+    if not isinstance(data, dict):
+        raise BadRequest("the body must be a JSON object", code="invalid_json")
+    try:
+        return resolve(model_ref).model_validate(data)
+    except ValidationError as exc:
+        raise Unprocessable("the body is not valid", validation_details(exc)) from None
+
+
+def _parse_query(request: Request, model_ref: str) -> Any:
+    from pydantic import ValidationError
+
+    try:
+        return resolve(model_ref).model_validate(dict(request.query_params or {}))
+    except ValidationError as exc:
+        raise BadRequest("the query string is not valid", validation_details(exc), code="invalid_query") from None
+
+
+def _to_response(result: Any, status: int) -> Response:
+    if isinstance(result, Response):
+        return result
+    return Response(body=result, status_code=status, headers={"Content-Type": "application/json"})
+
+
+class Api:
+    """The app's route table, with the metadata the OpenAPI generator reads."""
+
+    def __init__(self, app: Chalice) -> None:
+        self.app = app
+
+    def route(self, path: str, *, methods: Iterable[str] = ("GET",), roles: Iterable[str] | None,
+              summary: str, body: str | None = None, query: str | None = None,
+              response: str | None = None, status: int = 200, tags: Iterable[str] = (),
+              errors: Iterable[int] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        spec = Spec(path=path, methods=tuple(methods), roles=tuple(roles) if roles is not None else None,
+                    summary=summary, body=body, query=query, response=response, status=status,
+                    tags=tuple(tags), errors=tuple(errors))
+
+        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+            @functools.wraps(fn)
+            def view(**params: str) -> Response:
+                request = self.app.current_request
+                principal = auth.authenticate(request.headers, request.context)
+                auth.require(principal, spec.roles)
+                ctx = Ctx(request=request, principal=principal)
+                if spec.query:
+                    ctx.query = _parse_query(request, spec.query)
+                if spec.body:
+                    ctx.body = _parse_body(request, spec.body)
+                return _to_response(fn(ctx, **params), spec.status)
+
+            view.kadr_spec = spec  # type: ignore[attr-defined]
+            self.app.route(path, methods=list(spec.methods), content_types=JSON)(view)
+            return view
+
+        return register
+
+
+def middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
+    """Correlation id, error shape and an access log line for every HTTP request."""
+    log = logger()
+    correlation_id = (event.headers.get("x-correlation-id")
+                      or event.context.get("requestId") or uuid.uuid4().hex)
+    log.set_correlation_id(correlation_id)
+    started = time.perf_counter()
+    try:
+        response = get_response(event)
+    except ApiError as exc:
+        response = from_api_error(exc)
+    response = normalize(response)
+    response.headers["X-Correlation-Id"] = correlation_id
+    log.info("request", extra={"method": event.method, "path": event.path, "status": response.status_code,
+                               "ms": round((time.perf_counter() - started) * 1000, 2)})
+    return response

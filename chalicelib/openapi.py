@@ -1,0 +1,122 @@
+"""OpenAPI 3 document built from Chalice's route table and the routes' pydantic models."""
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from chalice import Chalice
+
+from chalicelib.http import Spec, resolve
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error"],
+    "properties": {"error": {
+        "type": "object",
+        "required": ["code", "message"],
+        "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "details": {}},
+    }},
+}
+_ERROR_TEXT = {
+    400: "Malformed request (JSON, query string or cursor)",
+    401: "Missing or invalid bearer token",
+    403: "The caller's role may not do this",
+    404: "Unknown id",
+    409: "Conflicting concurrent edit",
+    413: "Body too large",
+    415: "Body is not application/json",
+    422: "Body fails validation",
+}
+
+
+class _Builder:
+    def __init__(self) -> None:
+        self.schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
+
+    def ref(self, model_ref: str) -> dict[str, str]:
+        model = resolve(model_ref)
+        schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+        self.schemas.update(schema.pop("$defs", {}))
+        self.schemas[model.__name__] = schema
+        return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+    def query_parameters(self, model_ref: str) -> list[dict[str, Any]]:
+        schema = resolve(model_ref).model_json_schema()
+        required = set(schema.get("required", []))
+        return [{"name": name, "in": "query", "required": name in required, "schema": prop}
+                for name, prop in schema["properties"].items()]
+
+    def operation(self, spec: Spec, name: str, doc: str | None, path_params: list[str]) -> dict[str, Any]:
+        op: dict[str, Any] = {"operationId": name, "summary": spec.summary, "tags": list(spec.tags)}
+        if doc:
+            op["description"] = doc.strip()
+        params = [{"name": p, "in": "path", "required": True, "schema": {"type": "string"}} for p in path_params]
+        if spec.query:
+            params += self.query_parameters(spec.query)
+        if params:
+            op["parameters"] = params
+        errors = set(spec.errors)
+        if spec.body:
+            op["requestBody"] = {"required": True, "content": {"application/json": {"schema": self.ref(spec.body)}}}
+            errors |= {400, 413, 415, 422}
+        if spec.query:
+            errors.add(400)
+        if path_params:
+            errors.add(404)
+        if spec.roles is None:
+            op["security"] = [{}, {"bearer": []}]
+        else:
+            op["security"] = [{"bearer": []}]
+            op["x-roles"] = list(spec.roles)
+            errors |= {401, 403}
+        ok: dict[str, Any] = {"description": "OK" if spec.status != 201 else "Created"}
+        if spec.response:
+            ok["content"] = {"application/json": {"schema": self.ref(spec.response)}}
+        responses: dict[str, Any] = {str(spec.status): ok}
+        for code in sorted(errors):
+            responses[str(code)] = {"description": _ERROR_TEXT.get(code, "Error"), "content": {
+                "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        op["responses"] = responses
+        return op
+
+
+@lru_cache(maxsize=1)
+def _document(app: Chalice) -> dict[str, Any]:
+    builder = _Builder()
+    paths: dict[str, Any] = {}
+    for path, methods in sorted(app.routes.items()):
+        for method, entry in methods.items():
+            spec: Spec | None = getattr(entry.view_function, "kadr_spec", None)
+            if spec is None:
+                continue
+            paths.setdefault(path, {})[method.lower()] = builder.operation(
+                spec, entry.view_function.__name__, entry.view_function.__doc__, entry.view_args)
+    return {
+        "openapi": "3.0.3",
+        "info": {"title": "Kadr API", "version": "1.0.0",
+                 "description": "Pages CMS with exact view counts; errors are {\"error\": {code, message, details?}}."},
+        "paths": paths,
+        "components": {"schemas": builder.schemas,
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "bearerFormat": "JWT"}}},
+    }
+
+
+def document(app: Chalice, base_url: str) -> dict[str, Any]:
+    return {**_document(app), "servers": [{"url": base_url}]}
+
+
+_CDN = "https://cdn.jsdelivr.net/npm"
+
+SWAGGER_HTML = f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>Kadr API</title>
+<link rel="stylesheet" href="{_CDN}/swagger-ui-dist@5/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="{_CDN}/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
+<script>SwaggerUIBundle({{url: "openapi.json", dom_id: "#swagger-ui"}});</script>
+</body></html>"""
+
+REDOC_HTML = f"""<!doctype html>
+<html><head><meta charset="utf-8"><title>Kadr API</title></head>
+<body><redoc spec-url="openapi.json"></redoc>
+<script src="{_CDN}/redoc@2/bundles/redoc.standalone.js"></script>
+</body></html>"""

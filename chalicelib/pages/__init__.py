@@ -1,0 +1,1 @@
+"""Pages CMS: pages with ordered content items whose views are counted exactly."""

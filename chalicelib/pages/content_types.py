@@ -1,0 +1,32 @@
+"""Content types as stored. Adding a type: one row class here, one request schema in schemas.py.
+
+Nothing else names the types: the registry below, the request union, the OpenAPI document and
+the detail view all discover them from these subclasses.
+"""
+from __future__ import annotations
+
+from pynamodb.attributes import UnicodeAttribute
+
+from chalicelib.pages.models import ItemRow, LongText
+
+
+class VideoItem(ItemRow, discriminator="video"):
+    video_url = UnicodeAttribute(null=True)
+    subtitles_url = UnicodeAttribute(null=True)
+    file_id = UnicodeAttribute(null=True)
+    subtitles_file_id = UnicodeAttribute(null=True)
+
+
+class AudioItem(ItemRow, discriminator="audio"):
+    transcript = LongText(null=True)
+    audio_url = UnicodeAttribute(null=True)
+    file_id = UnicodeAttribute(null=True)
+
+
+class TextItem(ItemRow, discriminator="text"):
+    body = LongText(null=True)
+
+
+def row_types() -> dict[str, type[ItemRow]]:
+    """Discriminator value -> row class, for every declared content type."""
+    return {ItemRow.kind.get_discriminator(cls): cls for cls in ItemRow.__subclasses__()}

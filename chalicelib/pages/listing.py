@@ -1,0 +1,63 @@
+"""The page list: the ``by_title`` index queried forwards or backwards from an opaque cursor."""
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from typing import Any
+from urllib.parse import urlencode
+
+from chalicelib.errors import BadRequest
+from chalicelib.pages.models import PAGES_GSI_PK, PageRow, fold, page_pk
+
+NEXT, PREVIOUS = "n", "p"
+
+
+def _encode(direction: str, row: PageRow) -> str:
+    raw = json.dumps([direction, row.title_key, row.page_id], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str, prefix: str | None) -> tuple[str, dict[str, Any]]:
+    """Direction and DynamoDB start key; anything malformed or from another filter is a 400."""
+    from chalicelib.pages.store import ID
+
+    try:
+        direction, title_key, page_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        valid = (direction in (NEXT, PREVIOUS) and isinstance(title_key, str)
+                 and isinstance(page_id, str) and ID.match(page_id))
+    except (ValueError, TypeError, binascii.Error):
+        valid = False
+    if not valid:
+        raise BadRequest("the cursor is not one this API made", code="invalid_cursor")
+    if prefix and not title_key.startswith(prefix):
+        raise BadRequest("the cursor belongs to another title filter", code="invalid_cursor")
+    start = {"gsi_pk": {"S": PAGES_GSI_PK}, "title_key": {"S": title_key},
+             "pk": {"S": page_pk(page_id)}, "sk": {"S": "META"}}
+    return direction, start
+
+
+def list_pages(limit: int, cursor: str | None, title: str | None, base_url: str) -> dict[str, Any]:
+    prefix = fold(title) if title else None
+    condition = PageRow.title_key.startswith(prefix) if prefix else None
+    direction, start = _decode(cursor, prefix) if cursor else (NEXT, None)
+    forward = direction == NEXT
+    rows = list(PageRow.by_title.query(PAGES_GSI_PK, condition, scan_index_forward=forward,
+                                       last_evaluated_key=start, limit=limit + 1, page_size=limit + 1))
+    more = len(rows) > limit
+    rows = rows[:limit] if forward else list(reversed(rows[:limit]))
+    has_next = more if forward else cursor is not None
+    has_previous = cursor is not None if forward else more
+
+    def link(direction: str, row: PageRow | None) -> str | None:
+        if row is None:
+            return None
+        params = {"limit": limit, **({"title": title} if title else {}), "cursor": _encode(direction, row)}
+        return f"{base_url}/pages?{urlencode(params)}"
+
+    return {
+        "count": PageRow.by_title.count(PAGES_GSI_PK, condition),
+        "next": link(NEXT, rows[-1]) if has_next and rows else None,
+        "previous": link(PREVIOUS, rows[0]) if has_previous and rows else None,
+        "results": [{"id": r.page_id, "title": r.title, "url": f"{base_url}/pages/{r.page_id}"} for r in rows],
+    }

@@ -1,0 +1,27 @@
+"""Long text kept in S3 under server-made keys, so DynamoDB items stay small."""
+from __future__ import annotations
+
+import uuid
+from typing import Iterable
+
+from chalicelib.clients import client
+from chalicelib.config import settings
+
+
+def put_text(prefix: str, text: str) -> str:
+    key = f"{prefix}/{uuid.uuid4().hex}.txt"
+    client("s3").put_object(Bucket=settings().media_bucket, Key=key, Body=text.encode("utf-8"),
+                            ContentType="text/plain; charset=utf-8")
+    return key
+
+
+def get_text(key: str) -> str:
+    return client("s3").get_object(Bucket=settings().media_bucket, Key=key)["Body"].read().decode("utf-8")
+
+
+def delete_texts(keys: Iterable[str]) -> None:
+    """Best effort: an orphaned text object costs storage, never correctness."""
+    objects = [{"Key": key} for key in keys]
+    for start in range(0, len(objects), 1000):
+        client("s3").delete_objects(Bucket=settings().media_bucket,
+                                    Delete={"Objects": objects[start:start + 1000], "Quiet": True})

@@ -1,0 +1,239 @@
+"""Local stand-ins for the AWS pieces that invoke the app: each feeds the app's own handlers the
+event shapes AWS would, so no handler has a local-only path.
+
+Every component has ``start()`` and ``stop()``; the stack starts them in order and stops them in
+reverse. A new emulator (WebSocket gateway, DynamoDB Streams pump) is one more component.
+"""
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Callable
+
+log = logging.getLogger("kadr.local")
+
+
+class Component:
+    name = "component"
+
+    def start(self) -> None:
+        raise NotImplementedError
+
+    def stop(self) -> None:
+        raise NotImplementedError
+
+
+class MotoServer(Component):
+    """moto server on loopback: S3, DynamoDB, DynamoDB Streams and SQS."""
+
+    name = "moto"
+
+    def __init__(self, host: str, port: int) -> None:
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call otherwise
+        self.url = f"http://{host}:{port}"
+        self._server = ThreadedMotoServer(ip_address=host, port=port, verbose=False)
+
+    def start(self) -> None:
+        self._server.start()
+
+    def stop(self) -> None:
+        self._server.stop()
+
+
+class ApiServer(Component):
+    """Chalice's local gateway serving the app's routes (threaded, like concurrent Lambdas)."""
+
+    name = "api"
+
+    def __init__(self, app: Any, project_dir: str, stage: str, host: str, port: int) -> None:
+        import json
+        from pathlib import Path
+
+        from chalice.config import Config
+        from chalice.local import create_local_server
+
+        disk = json.loads((Path(project_dir) / ".chalice" / "config.json").read_text())
+        config = Config.create(chalice_stage=stage, app_name=disk["app_name"], project_dir=project_dir,
+                               config_from_disk=disk)
+        self.url = f"http://{host}:{port}"
+        self._server = create_local_server(app, config, host, port)
+        self._server.server.daemon_threads = True
+        self._thread = threading.Thread(target=self._server.server.serve_forever, name="api", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server.server_close()
+        self._thread.join(timeout=5)
+
+
+class LambdaContext:
+    """The attributes handlers and Powertools read from Lambda's context object."""
+
+    def __init__(self, function_name: str, timeout_s: int = 60) -> None:
+        self.function_name = function_name
+        self.function_version = "$LATEST"
+        self.invoked_function_arn = f"arn:aws:lambda:local:123456789012:function:{function_name}"
+        self.memory_limit_in_mb = 512
+        self.aws_request_id = uuid.uuid4().hex
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = "local"
+        self._deadline = time.monotonic() + timeout_s
+
+    def get_remaining_time_in_millis(self) -> int:
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+
+class SqsPump(Component):
+    """Polls one queue like Lambda's event source mapping and invokes the handler with SQS events.
+
+    Batches follow the handler's ``batch_size`` and ``maximum_batching_window_in_seconds``. A batch
+    whose handler raises is not deleted: it comes back after ``retry_delay`` seconds (Lambda waits
+    for the queue's visibility timeout; the local pump shortens that to keep feedback quick).
+    """
+
+    def __init__(self, app: Any, source: Any, sqs: Any, region: str, workers: int = 2,
+                 retry_delay: int = 1) -> None:
+        self.name = f"sqs:{source.name}"
+        self._handler: Callable[..., Any] = app.handler_map[source.name]
+        self._source = source
+        self._sqs = sqs
+        self._region = region
+        self._retry_delay = retry_delay
+        self._url = sqs.get_queue_url(QueueName=source.queue)["QueueUrl"]
+        self._arn = sqs.get_queue_attributes(QueueUrl=self._url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        self._stop = threading.Event()
+        self._threads = [threading.Thread(target=self._run, name=f"{self.name}-{i}", daemon=True)
+                         for i in range(workers)]
+        self.batches = 0
+        self.failures = 0
+
+    def start(self) -> None:
+        for thread in self._threads:
+            thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        for thread in self._threads:
+            thread.join(timeout=5)
+
+    def _receive(self) -> list[dict[str, Any]]:
+        size = self._source.batch_size
+        window = self._source.maximum_batching_window_in_seconds
+        messages: list[dict[str, Any]] = []
+        deadline = time.monotonic() + window
+        while len(messages) < size and not self._stop.is_set():
+            got = self._sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=min(10, size - len(messages)),
+                                            WaitTimeSeconds=0 if messages else 1,
+                                            AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
+            messages += got
+            if (not got and messages) or time.monotonic() >= deadline:
+                break
+        return messages
+
+    def _event(self, messages: list[dict[str, Any]]) -> dict[str, Any]:
+        return {"Records": [{
+            "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+            "attributes": m.get("Attributes", {}), "messageAttributes": m.get("MessageAttributes", {}),
+            "md5OfBody": m["MD5OfBody"], "eventSource": "aws:sqs", "eventSourceARN": self._arn,
+            "awsRegion": self._region} for m in messages]}
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                messages = self._receive()
+            except Exception:  # noqa: BLE001 - the emulator keeps polling through moto restarts
+                log.exception("%s: receive failed", self.name)
+                self._stop.wait(1)
+                continue
+            if messages:
+                self._dispatch(messages)
+
+    def _dispatch(self, messages: list[dict[str, Any]]) -> None:
+        entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
+        try:
+            self._handler(self._event(messages), LambdaContext(self._source.name))
+        except Exception:  # noqa: BLE001 - like Lambda: the whole batch goes back to the queue
+            self.failures += 1
+            log.exception("%s: batch of %d failed; it will be retried", self.name, len(messages))
+            for start in range(0, len(entries), 10):
+                self._sqs.change_message_visibility_batch(QueueUrl=self._url, Entries=[
+                    {**e, "VisibilityTimeout": self._retry_delay} for e in entries[start:start + 10]])
+            return
+        self.batches += 1
+        for start in range(0, len(entries), 10):
+            self._sqs.delete_message_batch(QueueUrl=self._url, Entries=entries[start:start + 10])
+
+
+_RATE = re.compile(r"^rate\((\d+) (minute|minutes|hour|hours|day|days)\)$")
+_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
+
+
+def rate_seconds(expression: Any) -> int | None:
+    """Seconds between runs of a ``rate(...)`` schedule; None for cron expressions."""
+    text = expression if isinstance(expression, str) else expression.to_string()
+    match = _RATE.match(text)
+    if not match:
+        return None
+    return int(match.group(1)) * _SECONDS[match.group(2).rstrip("s")]
+
+
+class Scheduler(Component):
+    """Invokes ``@app.schedule`` handlers at their rates with EventBridge's scheduled-event shape."""
+
+    name = "scheduler"
+
+    def __init__(self, app: Any, region: str) -> None:
+        from chalice.app import ScheduledEventConfig
+
+        self._app = app
+        self._region = region
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="scheduler", daemon=True)
+        self.jobs: dict[str, int] = {}
+        for source in app.event_sources:
+            if isinstance(source, ScheduledEventConfig):
+                seconds = rate_seconds(source.schedule_expression)
+                if seconds is None:
+                    log.warning("scheduler: %s uses a cron expression, which runs only in AWS", source.name)
+                else:
+                    self.jobs[source.name] = seconds
+        self._next = {name: time.monotonic() + seconds for name, seconds in self.jobs.items()}
+        self.runs: dict[str, int] = {name: 0 for name in self.jobs}
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+    def invoke(self, name: str) -> None:
+        event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event",
+                 "source": "aws.events", "account": "123456789012",
+                 "time": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"), "region": self._region,
+                 "resources": [f"arn:aws:events:{self._region}:123456789012:rule/{name}"], "detail": {}}
+        try:
+            self._app.handler_map[name](event, LambdaContext(name))
+            self.runs[name] += 1
+        except Exception:  # noqa: BLE001 - a failing job must not stop the others
+            log.exception("scheduler: %s failed", name)
+
+    def run_due(self, now: float) -> list[str]:
+        due = [name for name, at in self._next.items() if at <= now]
+        for name in due:
+            self._next[name] = now + self.jobs[name]
+            self.invoke(name)
+        return due
+
+    def _run(self) -> None:
+        while not self._stop.wait(0.5):
+            self.run_due(time.monotonic())

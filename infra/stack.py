@@ -1,0 +1,196 @@
+"""The local stack: moto server, the REST API, the SQS pump and the scheduler in one process.
+
+``python -m infra.stack`` (what ``make dev`` runs) starts it, prints a token per role, writes
+``.kadr/local.json`` and stops everything on Ctrl-C or SIGTERM. Tests start the same class.
+"""
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import secrets
+import signal
+import socket
+import sys
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from infra.emulators import ApiServer, Component, MotoServer, Scheduler, SqsPump
+from infra.provision import provision
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_DATA = Path(__file__).with_name("default_data.json")
+
+
+@dataclass
+class StackConfig:
+    host: str = "127.0.0.1"
+    api_port: int = 8000
+    moto_port: int = 4566
+    stage: str = "dev"
+    region: str = "us-east-1"
+    state_dir: Path = ROOT / ".kadr"
+    pump_workers: int = 2
+    load_defaults: bool = True
+    env: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls) -> "StackConfig":
+        return cls(host=os.environ.get("KADR_HOST", "127.0.0.1"),
+                   api_port=int(os.environ.get("KADR_API_PORT", 8000)),
+                   moto_port=int(os.environ.get("KADR_MOTO_PORT", 4566)),
+                   pump_workers=int(os.environ.get("KADR_PUMP_WORKERS", 2)),
+                   state_dir=Path(os.environ.get("KADR_STATE_DIR", ROOT / ".kadr")))
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return sock.getsockname()[1]
+
+
+def _check_free(host: str, port: int, what: str) -> None:
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError:
+            raise SystemExit(f"kadr: port {port} for the {what} is in use; set KADR_{what.upper()}_PORT") from None
+
+
+def _secret(state_dir: Path) -> str:
+    """A per-machine signing key, kept so tokens survive restarts of the stack."""
+    path = state_dir / "secret"
+    if not path.exists():
+        state_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(secrets.token_urlsafe(32))
+        path.chmod(0o600)
+    return path.read_text().strip()
+
+
+class Stack:
+    def __init__(self, config: StackConfig) -> None:
+        self.config = config
+        self.components: list[Component] = []
+        self.tokens: dict[str, str] = {}
+        self.app: Any = None
+        self.resources: dict[str, dict[str, str]] = {}
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{self.config.host}:{self.config.api_port}"
+
+    @property
+    def moto_url(self) -> str:
+        return f"http://{self.config.host}:{self.config.moto_port}"
+
+    def _add(self, component: Component) -> None:
+        component.start()
+        self.components.append(component)
+
+    def _configure_env(self) -> None:
+        """The stage's variables from .chalice/config.json, then what points them at moto."""
+        disk = json.loads((ROOT / ".chalice" / "config.json").read_text())
+        os.environ.update(disk.get("environment_variables", {}))
+        os.environ.update(disk["stages"][self.config.stage].get("environment_variables", {}))
+        os.environ.update({
+            "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local",
+            "AWS_DEFAULT_REGION": self.config.region, "KADR_AWS_ENDPOINT": self.moto_url,
+            "KADR_TOKEN_SECRET": _secret(self.config.state_dir),
+            **self.config.env,
+        })
+
+    def start(self) -> "Stack":
+        cfg = self.config
+        _check_free(cfg.host, cfg.moto_port, "moto")
+        _check_free(cfg.host, cfg.api_port, "api")
+        try:
+            self._add(MotoServer(cfg.host, cfg.moto_port))
+            self._configure_env()
+            from chalicelib import clients
+            from chalicelib.config import settings
+
+            settings.cache_clear()
+            clients.reset()
+            self.resources = provision(clients.client, cfg.stage, cfg.region)
+            if str(ROOT) not in sys.path:
+                sys.path.insert(0, str(ROOT))
+            self.app = importlib.import_module("app").app
+            if cfg.load_defaults:
+                load_default_data()
+            sqs = clients.client("sqs")
+            from chalice.app import SQSEventConfig
+
+            for source in self.app.event_sources:
+                if isinstance(source, SQSEventConfig):
+                    self._add(SqsPump(self.app, source, sqs, cfg.region, workers=cfg.pump_workers))
+            self._add(Scheduler(self.app, cfg.region))
+            self._add(ApiServer(self.app, str(ROOT), cfg.stage, cfg.host, cfg.api_port))
+            self.tokens = issue_tokens()
+            self._write_state()
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def _write_state(self) -> None:
+        self.config.state_dir.mkdir(parents=True, exist_ok=True)
+        path = self.config.state_dir / "local.json"
+        path.write_text(json.dumps({"api": self.api_url, "moto": self.moto_url, "tokens": self.tokens}, indent=2))
+        path.chmod(0o600)
+
+    def component(self, name: str) -> Component:
+        return next(c for c in self.components if c.name == name)
+
+    def stop(self) -> None:
+        while self.components:
+            component = self.components.pop()
+            try:
+                component.stop()
+            except Exception as exc:  # noqa: BLE001 - stop the rest whatever one did
+                print(f"kadr: stopping {component.name} failed: {exc}", file=sys.stderr)
+
+
+def issue_tokens() -> dict[str, str]:
+    from chalicelib.auth import ROLES, issue_token
+
+    return {role: issue_token(f"local-{role}", role) for role in ROLES}
+
+
+def load_default_data(path: Path = DEFAULT_DATA) -> int:
+    """Create the sample pages through the same validation and store code the API uses."""
+    from chalicelib.pages import store
+    from chalicelib.pages.schemas import PageCreate
+
+    pages = json.loads(path.read_text())["pages"]
+    for page in pages:
+        spec = PageCreate.model_validate(page)
+        store.create_page(spec.title, spec.items)
+    return len(pages)
+
+
+def main() -> None:
+    stack = Stack(StackConfig.from_env())
+    stopping = threading.Event()
+
+    def on_signal(signum: int, frame: Any) -> None:
+        stopping.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    stack.start()
+    print(f"\nKadr local stack ({stack.config.stage})\n  API    {stack.api_url}   (docs: {stack.api_url}/docs)"
+          f"\n  moto   {stack.moto_url}\n  state  {stack.config.state_dir / 'local.json'}\n\nBearer tokens:")
+    for role, token in stack.tokens.items():
+        print(f"  {role:<9} {token}")
+    print("\nCtrl-C stops everything.", flush=True)
+    stopping.wait()
+    print("kadr: stopping ...", flush=True)
+    stack.stop()
+    print("kadr: stopped", flush=True)
+
+
+if __name__ == "__main__":
+    main()

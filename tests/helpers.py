@@ -1,0 +1,113 @@
+"""Test helpers: an HTTP client for the local stack and DynamoDB call counting."""
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import requests
+
+
+class Api:
+    def __init__(self, base: str, tokens: dict[str, str]) -> None:
+        self.base = base
+        self.tokens = tokens
+        self.session = requests.Session()
+
+    def call(self, method: str, path: str, role: str | None = None, **kwargs: Any) -> requests.Response:
+        headers = dict(kwargs.pop("headers", {}))
+        if role:
+            headers["Authorization"] = f"Bearer {self.tokens[role]}"
+        return self.session.request(method, self.base + path, headers=headers, timeout=60, **kwargs)
+
+    def get(self, path: str, role: str | None = None, **kw: Any) -> requests.Response:
+        return self.call("GET", path, role, **kw)
+
+    def post(self, path: str, role: str | None = "editor", **kw: Any) -> requests.Response:
+        return self.call("POST", path, role, **kw)
+
+    def patch(self, path: str, role: str | None = "editor", **kw: Any) -> requests.Response:
+        return self.call("PATCH", path, role, **kw)
+
+    def put(self, path: str, role: str | None = "editor", **kw: Any) -> requests.Response:
+        return self.call("PUT", path, role, **kw)
+
+    def delete(self, path: str, role: str | None = "editor", **kw: Any) -> requests.Response:
+        return self.call("DELETE", path, role, **kw)
+
+    def create_page(self, title: str, items: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+        response = self.post("/pages", json={"title": title, "items": items or []})
+        assert response.status_code == 201, response.text
+        return response.json()
+
+
+def assert_error(response: requests.Response, status: int, code: str | None = None) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    body = response.json()
+    assert set(body) == {"error"}, body
+    assert isinstance(body["error"]["message"], str) and body["error"]["message"]
+    if code:
+        assert body["error"]["code"] == code, body
+    return body["error"]
+
+
+def dynamodb_clients() -> list[Any]:
+    """Every botocore client the app uses for DynamoDB: PynamoDB's and the shared boto3 one."""
+    from chalicelib.clients import client
+    from chalicelib.pages.models import PagesTable
+
+    return [PagesTable._get_connection().connection.client, client("dynamodb")]
+
+
+@contextmanager
+def count_dynamodb_calls() -> Iterator[Counter[str]]:
+    """Counts DynamoDB operations by name, in this process, while the block runs."""
+    calls: Counter[str] = Counter()
+    lock = threading.Lock()
+
+    def hook(model: Any, **_: Any) -> None:
+        with lock:
+            calls[model.name] += 1
+
+    clients = dynamodb_clients()
+    for c in clients:
+        c.meta.events.register("before-call.dynamodb", hook)
+    try:
+        yield calls
+    finally:
+        for c in clients:
+            c.meta.events.unregister("before-call.dynamodb", hook)
+
+
+def queue_depth(stack: Any, queue: str) -> int:
+    from chalicelib.clients import client
+
+    sqs = client("sqs")
+    url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+        "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+    return sum(int(v) for v in attrs.values())
+
+
+def drain(stack: Any, timeout: float = 120) -> None:
+    """Wait until the views queue is empty and stays empty (the pump has applied every batch)."""
+    from chalicelib.config import settings
+
+    deadline = time.monotonic() + timeout
+    quiet = 0
+    while time.monotonic() < deadline:
+        quiet = quiet + 1 if queue_depth(stack, settings().views_queue) == 0 else 0
+        if quiet >= 3:
+            return
+        time.sleep(0.5)
+    raise AssertionError("the views queue did not drain")
+
+
+def views_of(api: Api, page_id: str) -> dict[str, int]:
+    """Fresh view counts, read past this container's page cache."""
+    from chalicelib.pages import store
+
+    _, items = store.load(page_id)
+    return {row.item_id: int(row.views) for row in items}
