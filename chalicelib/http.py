@@ -84,6 +84,8 @@ def _parse_body(request: Request, model_ref: str) -> Any:
         data = json.loads(raw or b"null")
     except (ValueError, UnicodeDecodeError) as exc:
         raise BadRequest(f"malformed JSON: {exc}", code="invalid_json") from None
+    except RecursionError:
+        raise BadRequest("malformed JSON: nested too deeply", code="invalid_json") from None
     if not isinstance(data, dict):
         raise BadRequest("the body must be a JSON object", code="invalid_json")
     try:

@@ -92,7 +92,7 @@ def _document(app: Chalice) -> dict[str, Any]:
             paths.setdefault(path, {})[method.lower()] = builder.operation(
                 spec, entry.view_function.__name__, entry.view_function.__doc__, entry.view_args)
     return {
-        "openapi": "3.0.3",
+        "openapi": "3.1.0",
         "info": {"title": "Kadr API", "version": "1.0.0",
                  "description": "Pages CMS with exact view counts; errors are {\"error\": {code, message, details?}}."},
         "paths": paths,

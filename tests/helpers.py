@@ -54,11 +54,10 @@ def assert_error(response: requests.Response, status: int, code: str | None = No
 
 
 def dynamodb_clients() -> list[Any]:
-    """Every botocore client the app uses for DynamoDB: PynamoDB's and the shared boto3 one."""
-    from chalicelib.clients import client
-    from chalicelib.pages.models import PagesTable
+    """The botocore client the app uses for DynamoDB (PynamoDB's; views share it)."""
+    from chalicelib.pages.models import dynamodb
 
-    return [PagesTable._get_connection().connection.client, client("dynamodb")]
+    return [dynamodb()]
 
 
 @contextmanager

@@ -16,6 +16,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     UnicodeAttribute,
 )
+from pynamodb.connection import Connection, TableConnection
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
@@ -52,6 +53,22 @@ class PagesTable(Model):
     kind = DiscriminatorAttribute()
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
+
+    @classmethod
+    def _get_connection(cls) -> TableConnection:
+        """Every row class shares the table's connection: one botocore client per container."""
+        if cls is not PagesTable:
+            return PagesTable._get_connection()
+        return super()._get_connection()
+
+
+def dynamodb() -> Any:
+    """The low-level client under PynamoDB, for calls it does not model (batched counter transactions)."""
+    return PagesTable._get_connection().connection.client
+
+
+def connection() -> Connection:
+    return PagesTable._get_connection().connection
 
 
 class TitleIndex(GlobalSecondaryIndex["PageRow"]):

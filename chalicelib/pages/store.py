@@ -6,7 +6,6 @@ import uuid
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import TransactWriteError, UpdateError
 from pynamodb.expressions.condition import size
 from pynamodb.transactions import TransactWrite
@@ -16,7 +15,7 @@ from chalicelib.config import settings
 from chalicelib.errors import Conflict, NotFound, Unprocessable
 from chalicelib.pages import cache, views
 from chalicelib.pages.content_types import row_types
-from chalicelib.pages.models import ItemRow, PageRow, PagesTable, fold, item_sk, page_pk
+from chalicelib.pages.models import ItemRow, PageRow, PagesTable, connection, fold, item_sk, page_pk
 
 ID = re.compile(r"^[0-9a-f]{32}$")
 META = "META"
@@ -38,8 +37,7 @@ def _checked(kind: str, value: str) -> str:
 
 
 def _transaction() -> TransactWrite:
-    cfg = settings()
-    return TransactWrite(connection=Connection(region=cfg.region, host=cfg.aws_endpoint))
+    return TransactWrite(connection=connection())
 
 
 # ---------------------------------------------------------------- reading
@@ -155,13 +153,15 @@ def rename_page(page_id: str, title: str) -> dict[str, Any]:
 
 
 def _touch(tx: TransactWrite, page: PageRow, actions: list[Any], *, guard_revision: bool,
-           condition: Any = None) -> None:
+           condition: Any = None) -> str:
     """Bump the page's revision with the edit, so concurrent edits of its order cannot interleave."""
     condition = PageRow.pk.exists() if condition is None else PageRow.pk.exists() & condition
     if guard_revision:
         condition &= PageRow.revision == page.revision
-    tx.update(page, actions=[*actions, PageRow.updated_at.set(now()), PageRow.revision.add(1)],
+    stamp = now()
+    tx.update(page, actions=[*actions, PageRow.updated_at.set(stamp), PageRow.revision.add(1)],
               condition=condition)
+    return stamp
 
 
 def _edit(page_id: str, edit: Any) -> Any:
@@ -203,7 +203,7 @@ def add_item(page_id: str, spec: Any) -> dict[str, Any]:
         row = _new_item_row(page_id, spec, now())
         with _transaction() as tx:
             tx.save(row, condition=ItemRow.pk.does_not_exist())
-            _touch(tx, page, [PageRow.item_ids.append([row.item_id])], guard_revision=False,
+            _touch(tx, page, [PageRow.item_ids.set(PageRow.item_ids.append([row.item_id]))], guard_revision=False,
                    condition=size(PageRow.item_ids) < settings().max_items_per_page)
         return render_item(row)
 
@@ -274,9 +274,9 @@ def reorder(page_id: str, order: list[str]) -> dict[str, Any]:
                 "unknown": [i for i in dict.fromkeys(order) if i not in current],
                 "repeated": sorted({i for i in order if order.count(i) > 1})})
         with _transaction() as tx:
-            _touch(tx, page, [PageRow.item_ids.set(order)], guard_revision=True)
+            stamp = _touch(tx, page, [PageRow.item_ids.set(order)], guard_revision=True)
         by_id = {row.item_id: row for row in items}
-        page.item_ids = order
+        page.item_ids, page.updated_at = order, stamp
         return render(page, [by_id[i] for i in order])
 
     return _edit(page_id, edit)

@@ -109,13 +109,15 @@ def _actions(views: list[View], totals: Counter[tuple[str, str]], expires: int) 
 def _apply_chunk(views: list[View]) -> Applied:
     from botocore.exceptions import ClientError
 
+    from chalicelib.pages.models import dynamodb
+
     applied = Applied()
     contention = 0
     while views:
         totals = Counter((v.page_id, i) for v in views for i in v.items if (v.page_id, i) not in applied.gone_items)
         keys = list(totals)
         try:
-            client("dynamodb").transact_write_items(
+            dynamodb().transact_write_items(
                 TransactItems=_actions(views, totals, int(time.time()) + RECEIPT_TTL))
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "TransactionCanceledException":

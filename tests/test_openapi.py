@@ -1,0 +1,35 @@
+"""The OpenAPI document comes from the route table and the pydantic models, and validates."""
+from __future__ import annotations
+
+from openapi_spec_validator import validate
+
+from tests.helpers import Api
+
+
+def test_document_is_valid_openapi_and_covers_every_route(api: Api, stack) -> None:
+    doc = api.get("/openapi.json").json()
+    validate(doc)
+    documented = {(path, method) for path, ops in doc["paths"].items() for method in ops}
+    routed = {(path, method.lower()) for path, methods in stack.app.routes.items() for method in methods}
+    assert documented == routed
+
+
+def test_bodies_roles_and_errors_are_described(api: Api) -> None:
+    doc = api.get("/openapi.json").json()
+    create = doc["paths"]["/pages"]["post"]
+    schema = doc["components"]["schemas"][create["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+                                          .rsplit("/", 1)[1]]
+    item_refs = {ref["$ref"].rsplit("/", 1)[1] for ref in schema["properties"]["items"]["items"]["oneOf"]}
+    assert item_refs == {"VideoIn", "AudioIn", "TextIn"}
+    assert create["x-roles"] == ["editor"] and {"201", "401", "403", "422"} <= set(create["responses"])
+    listing = doc["paths"]["/pages"]["get"]
+    assert {p["name"] for p in listing["parameters"]} == {"limit", "cursor", "title"}
+    assert doc["paths"]["/pages/{page_id}"]["get"]["security"] == [{}, {"bearer": []}]
+
+
+def test_viewers_and_health(api: Api) -> None:
+    for path in ("/docs", "/redoc"):
+        response = api.get(path)
+        assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/html")
+        assert "openapi.json" in response.text
+    assert api.get("/health").json()["status"] == "ok"

@@ -1,0 +1,348 @@
+"""Editor CRUD through HTTP: pages, items, their order, and the page's capacity."""
+from __future__ import annotations
+
+import re
+import time
+
+from chalicelib.config import settings
+from tests.helpers import Api, assert_error
+
+# chalicelib.pages.* read the settings when imported: import them inside tests, once the stack runs.
+
+HEX32 = re.compile(r"^[0-9a-f]{32}$")
+FILE_ID = "0123456789abcdef0123456789abcdef"
+
+ITEMS = [
+    {"type": "video", "title": "Clip", "video_url": "https://cdn.example.com/clip.mp4",
+     "subtitles_url": "https://cdn.example.com/clip.vtt"},
+    {"type": "video", "title": "Stored clip", "file_id": FILE_ID},
+    {"type": "audio", "title": "Talk", "transcript": "Hello there", "audio_url": "https://cdn.example.com/talk.mp3"},
+    {"type": "text", "title": "Notes", "body": "Some text"},
+]
+
+
+def _fresh(api: Api, page_id: str) -> dict:
+    """The detail past the 1 s page cache of the test stack."""
+    time.sleep(1.1)
+    response = api.get(f"/pages/{page_id}")
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def _store():
+    from chalicelib.pages import store
+
+    return store
+
+
+def _stored_order(page_id: str) -> list[str]:
+    _, items = _store().load(page_id)
+    return [row.item_id for row in items]
+
+
+def _text(title: str = "t", body: str = "b") -> dict:
+    return {"type": "text", "title": title, "body": body}
+
+
+# ---------------------------------------------------------------- pages
+
+def test_create_page_with_items(api: Api) -> None:
+    response = api.post("/pages", json={"title": "  Created page  ", "items": ITEMS})
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert HEX32.match(body["id"])
+    assert response.headers["Location"] == f"{api.base}/pages/{body['id']}"
+    assert response.headers["Location"].startswith("http://")
+    assert body["title"] == "Created page"  # surrounding whitespace is stripped
+    assert body["created_at"] == body["updated_at"]
+    assert re.match(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$", body["created_at"])
+    assert [i["title"] for i in body["items"]] == [i["title"] for i in ITEMS]
+    assert [i["type"] for i in body["items"]] == [i["type"] for i in ITEMS]
+    assert all(HEX32.match(i["id"]) for i in body["items"])
+    assert len({i["id"] for i in body["items"]}) == len(ITEMS)
+    assert all(i["views"] == 0 for i in body["items"])
+    video, stored_video, audio, text = body["items"]
+    assert video["video_url"] == ITEMS[0]["video_url"]
+    assert video["subtitles_url"] == ITEMS[0]["subtitles_url"]
+    assert video["file_id"] is None
+    assert stored_video["file_id"] == FILE_ID and stored_video["video_url"] is None
+    assert audio["transcript"] == "Hello there" and audio["audio_url"] == ITEMS[2]["audio_url"]
+    assert text["body"] == "Some text"
+    assert _stored_order(body["id"]) == [i["id"] for i in body["items"]]
+
+
+def test_create_page_without_items(api: Api) -> None:
+    response = api.post("/pages", json={"title": "Empty"})
+    assert response.status_code == 201, response.text
+    assert response.json()["items"] == []
+    detail = api.get(f"/pages/{response.json()['id']}").json()
+    assert detail["items"] == [] and detail["title"] == "Empty"
+
+
+def test_detail_shape(api: Api) -> None:
+    created = api.create_page("Detail shape", ITEMS)
+    response = api.get(f"/pages/{created['id']}")
+    assert response.status_code == 200, response.text
+    assert response.headers["Content-Type"].startswith("application/json")
+    detail = response.json()
+    assert set(detail) == {"id", "title", "created_at", "updated_at", "items"}
+    assert detail["id"] == created["id"] and detail["title"] == "Detail shape"
+    assert detail["created_at"] == created["created_at"]
+    assert [i["id"] for i in detail["items"]] == [i["id"] for i in created["items"]]
+    video, stored_video, audio, text = detail["items"]
+    assert set(video) == {"id", "type", "title", "views", "video_url", "subtitles_url", "file_id",
+                          "subtitles_file_id"}
+    assert set(audio) == {"id", "type", "title", "views", "transcript", "audio_url", "file_id"}
+    assert set(text) == {"id", "type", "title", "views", "body"}
+    assert stored_video["file_id"] == FILE_ID
+    assert audio["transcript"] == "Hello there"
+    assert all(isinstance(i["views"], int) and i["views"] >= 0 for i in detail["items"])
+
+
+def test_rename_page(api: Api) -> None:
+    created = api.create_page("Old name", [_text()])
+    time.sleep(0.01)
+    response = api.patch(f"/pages/{created['id']}", json={"title": "New name"})
+    assert response.status_code == 200, response.text
+    renamed = response.json()
+    assert renamed["title"] == "New name"
+    assert renamed["updated_at"] > created["updated_at"]
+    assert renamed["created_at"] == created["created_at"]
+    assert [i["id"] for i in renamed["items"]] == [i["id"] for i in created["items"]]
+    assert api.get(f"/pages/{created['id']}").json()["title"] == "New name"
+    page, _ = _store().load(created["id"])
+    assert page.title == "New name" and page.title_key == "new name"
+
+
+def test_rename_rejects_unknown_fields_and_empty_titles(api: Api) -> None:
+    created = api.create_page("Keep me")
+    assert_error(api.patch(f"/pages/{created['id']}", json={"title": "x", "items": []}), 422, "validation_error")
+    assert_error(api.patch(f"/pages/{created['id']}", json={"title": "   "}), 422, "validation_error")
+    assert_error(api.patch(f"/pages/{created['id']}", json={}), 422, "validation_error")
+    assert _store().load(created["id"])[0].title == "Keep me"
+
+
+def test_delete_page(api: Api) -> None:
+    created = api.create_page("Doomed", [_text(), _text("u")])
+    assert api.get(f"/pages/{created['id']}").status_code == 200  # now cached
+    response = api.delete(f"/pages/{created['id']}")
+    assert response.status_code == 204, response.text
+    assert response.content == b""
+    assert_error(api.get(f"/pages/{created['id']}"), 404, "not_found")
+    assert_error(api.get(f"/pages/{created['id']}/items/{created['items'][0]['id']}"), 404, "not_found")
+    assert_error(api.delete(f"/pages/{created['id']}"), 404, "not_found")
+    from chalicelib.pages.models import PagesTable, page_pk
+
+    assert list(PagesTable.query(page_pk(created["id"]))) == []
+
+
+# ---------------------------------------------------------------- items
+
+def test_add_item_appends_at_the_end(api: Api, page: dict) -> None:
+    new = {"type": "video", "title": "Uploaded", "file_id": FILE_ID, "subtitles_file_id": "f" * 32}
+    response = api.post(f"/pages/{page['id']}/items", json=new)
+    assert response.status_code == 201, response.text
+    item = response.json()
+    assert HEX32.match(item["id"])
+    assert response.headers["Location"] == f"{api.base}/pages/{page['id']}/items/{item['id']}"
+    assert item["type"] == "video" and item["title"] == "Uploaded" and item["views"] == 0
+    assert item["file_id"] == FILE_ID and item["subtitles_file_id"] == "f" * 32 and item["video_url"] is None
+    expected = [i["id"] for i in page["items"]] + [item["id"]]
+    assert _stored_order(page["id"]) == expected
+    assert [i["id"] for i in _fresh(api, page["id"])["items"]] == expected
+
+
+def test_add_audio_item_with_url_and_transcript(api: Api, page: dict) -> None:
+    new = {"type": "audio", "title": "Podcast", "audio_url": "https://cdn.example.com/ep1.mp3",
+           "transcript": "Добрый день — and welcome."}
+    response = api.post(f"/pages/{page['id']}/items", json=new)
+    assert response.status_code == 201, response.text
+    got = api.get(response.headers["Location"])
+    assert got.status_code == 200, got.text
+    item = got.json()
+    assert item["transcript"] == new["transcript"]
+    assert item["audio_url"] == new["audio_url"]
+    assert item["file_id"] is None
+
+
+def test_get_item(api: Api, page: dict) -> None:
+    audio = page["items"][1]
+    response = api.get(f"/pages/{page['id']}/items/{audio['id']}")
+    assert response.status_code == 200, response.text
+    item = response.json()
+    assert item["id"] == audio["id"] and item["type"] == "audio" and item["title"] == "Talk"
+    assert item["transcript"] == "Hello there"
+    assert isinstance(item["views"], int)
+
+
+def test_get_item_of_another_page_is_404(api: Api, page: dict) -> None:
+    other = api.create_page("Other", [_text()])
+    assert_error(api.get(f"/pages/{page['id']}/items/{other['items'][0]['id']}"), 404, "not_found")
+
+
+def test_patch_item_changes_only_given_fields(api: Api, page: dict) -> None:
+    video = page["items"][0]
+    time.sleep(0.01)
+    response = api.patch(f"/pages/{page['id']}/items/{video['id']}",
+                         json={"title": "Renamed clip", "subtitles_url": "https://cdn.example.com/new.vtt"})
+    assert response.status_code == 200, response.text
+    item = response.json()
+    assert item["id"] == video["id"] and item["type"] == "video"
+    assert item["title"] == "Renamed clip"
+    assert item["subtitles_url"] == "https://cdn.example.com/new.vtt"
+    assert item["video_url"] == "https://cdn.example.com/clip.mp4"  # kept
+    stored = api.get(f"/pages/{page['id']}/items/{video['id']}").json()
+    assert stored["title"] == "Renamed clip"
+    assert stored["subtitles_url"] == "https://cdn.example.com/new.vtt"
+    assert stored["video_url"] == "https://cdn.example.com/clip.mp4"
+    page_row, _ = _store().load(page["id"])
+    assert page_row.updated_at > page["updated_at"]
+    detail = _fresh(api, page["id"])
+    assert detail["updated_at"] > page["updated_at"]
+    assert detail["items"][0]["title"] == "Renamed clip"
+    assert [i["title"] for i in detail["items"][1:]] == ["Talk", "Notes"]
+
+
+def test_patch_text_and_audio_fields(api: Api, page: dict) -> None:
+    audio, text = page["items"][1], page["items"][2]
+    response = api.patch(f"/pages/{page['id']}/items/{audio['id']}",
+                         json={"transcript": "Новый текст", "audio_url": "https://cdn.example.com/a.mp3"})
+    assert response.status_code == 200, response.text
+    assert response.json()["transcript"] == "Новый текст"
+    assert response.json()["title"] == "Talk"
+    response = api.patch(f"/pages/{page['id']}/items/{text['id']}", json={"body": "Changed body", "type": "text"})
+    assert response.status_code == 200, response.text
+    items = {row.item_id: row for row in _store().load(page["id"])[1]}
+    assert items[audio["id"]].transcript == "Новый текст"
+    assert items[audio["id"]].audio_url == "https://cdn.example.com/a.mp3"
+    assert items[text["id"]].body == "Changed body"
+    assert items[text["id"]].title == "Notes"
+
+
+def test_patch_video_from_url_to_file_id(api: Api, page: dict) -> None:
+    video = page["items"][0]
+    response = api.patch(f"/pages/{page['id']}/items/{video['id']}", json={"video_url": None, "file_id": FILE_ID})
+    assert response.status_code == 200, response.text
+    stored = api.get(f"/pages/{page['id']}/items/{video['id']}").json()
+    assert stored["video_url"] is None and stored["file_id"] == FILE_ID
+
+
+def test_patch_cannot_change_type(api: Api, page: dict) -> None:
+    text = page["items"][2]
+    err = assert_error(api.patch(f"/pages/{page['id']}/items/{text['id']}",
+                                 json={"type": "audio", "transcript": "x"}), 422, "validation_error")
+    assert "type" in err["message"]
+    stored = api.get(f"/pages/{page['id']}/items/{text['id']}").json()
+    assert stored["type"] == "text" and stored["body"] == "Some text"
+
+
+def test_patch_that_makes_the_item_invalid_is_422(api: Api, page: dict) -> None:
+    video = page["items"][0]
+    err = assert_error(api.patch(f"/pages/{page['id']}/items/{video['id']}", json={"video_url": None}),
+                       422, "validation_error")
+    assert isinstance(err["details"], list) and err["details"]
+    assert all({"loc", "msg", "type"} <= set(d) for d in err["details"])
+    assert any("video_url or file_id" in d["msg"] for d in err["details"])
+    audio = page["items"][1]
+    err = assert_error(api.patch(f"/pages/{page['id']}/items/{audio['id']}", json={"transcript": None}), 422)
+    assert any(d["loc"] == ["transcript"] for d in err["details"])
+    err = assert_error(api.patch(f"/pages/{page['id']}/items/{audio['id']}", json={"title": ""}), 422)
+    assert any(d["loc"] == ["title"] for d in err["details"])
+    stored = api.get(f"/pages/{page['id']}/items/{video['id']}").json()
+    assert stored["video_url"] == "https://cdn.example.com/clip.mp4"
+    assert api.get(f"/pages/{page['id']}/items/{audio['id']}").json()["transcript"] == "Hello there"
+
+
+def test_patch_with_unknown_field_is_422(api: Api, page: dict) -> None:
+    text = page["items"][2]
+    for patch in ({"colour": "red"}, {"views": 100}, {"id": "0" * 32}, {"transcript": "not a text field"}):
+        err = assert_error(api.patch(f"/pages/{page['id']}/items/{text['id']}", json=patch), 422, "validation_error")
+        assert any(d["type"] == "extra_forbidden" and d["loc"] == [next(iter(patch))] for d in err["details"]), err
+    row = {r.item_id: r for r in _store().load(page["id"])[1]}[text["id"]]
+    assert row.body == "Some text" and int(row.views) < 100
+
+
+def test_delete_item(api: Api, page: dict) -> None:
+    audio = page["items"][1]
+    api.get(f"/pages/{page['id']}")  # cache the detail: the delete must still show
+    response = api.delete(f"/pages/{page['id']}/items/{audio['id']}")
+    assert response.status_code == 204, response.text
+    assert_error(api.get(f"/pages/{page['id']}/items/{audio['id']}"), 404, "not_found")
+    assert_error(api.delete(f"/pages/{page['id']}/items/{audio['id']}"), 404, "not_found")
+    assert_error(api.patch(f"/pages/{page['id']}/items/{audio['id']}", json={"title": "x"}), 404, "not_found")
+    remaining = [page["items"][0]["id"], page["items"][2]["id"]]
+    assert _stored_order(page["id"]) == remaining
+    assert [i["id"] for i in api.get(f"/pages/{page['id']}").json()["items"]] == remaining
+
+
+# ---------------------------------------------------------------- order
+
+def test_reorder(api: Api, page: dict) -> None:
+    ids = [i["id"] for i in page["items"]]
+    order = [ids[2], ids[0], ids[1]]
+    response = api.put(f"/pages/{page['id']}/order", json={"items": order})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert [i["id"] for i in body["items"]] == order
+    assert [i["title"] for i in body["items"]] == ["Notes", "Clip", "Talk"]
+    assert body["updated_at"] > page["updated_at"]
+    assert _stored_order(page["id"]) == order
+    assert [i["id"] for i in _fresh(api, page["id"])["items"]] == order
+    # a later append goes after the new order
+    added = api.post(f"/pages/{page['id']}/items", json=_text("Last")).json()
+    assert _stored_order(page["id"]) == order + [added["id"]]
+
+
+def test_reorder_errors_list_missing_unknown_and_repeated(api: Api, page: dict) -> None:
+    ids = [i["id"] for i in page["items"]]
+    unknown = "a" * 32
+    url = f"/pages/{page['id']}/order"
+
+    err = assert_error(api.put(url, json={"items": ids[:2]}), 422, "validation_error")
+    assert err["details"] == {"missing": [ids[2]], "unknown": [], "repeated": []}
+
+    err = assert_error(api.put(url, json={"items": [*ids, unknown]}), 422, "validation_error")
+    assert err["details"] == {"missing": [], "unknown": [unknown], "repeated": []}
+
+    err = assert_error(api.put(url, json={"items": [ids[0], ids[0], ids[1], ids[2]]}), 422, "validation_error")
+    assert err["details"] == {"missing": [], "unknown": [], "repeated": [ids[0]]}
+
+    err = assert_error(api.put(url, json={"items": [ids[1], ids[1], unknown]}), 422, "validation_error")
+    assert err["details"] == {"missing": [ids[0], ids[2]], "unknown": [unknown], "repeated": [ids[1]]}
+
+    err = assert_error(api.put(url, json={"items": []}), 422, "validation_error")
+    assert err["details"]["missing"] == ids
+
+    assert _stored_order(page["id"]) == ids
+
+
+def test_reorder_rejects_malformed_ids(api: Api, page: dict) -> None:
+    err = assert_error(api.put(f"/pages/{page['id']}/order", json={"items": ["not-an-id"]}), 422, "validation_error")
+    assert err["details"][0]["loc"] == ["items", 0]
+    assert_error(api.put(f"/pages/{page['id']}/order", json={}), 422, "validation_error")
+
+
+# ---------------------------------------------------------------- capacity
+
+def test_creating_a_page_over_capacity_is_page_full(api: Api) -> None:
+    limit = settings().max_items_per_page
+    assert limit == 50
+    items = [_text(f"item {n}") for n in range(limit + 1)]
+    err = assert_error(api.post("/pages", json={"title": "Too big", "items": items}), 422, "page_full")
+    assert str(limit) in err["message"]
+    listed = api.get("/pages", params={"title": "Too big"}).json()
+    assert listed["count"] == 0
+
+
+def test_a_page_holds_exactly_its_capacity(api: Api) -> None:
+    limit = settings().max_items_per_page
+    full = api.create_page("Full page", [_text(f"item {n}") for n in range(limit)])
+    assert len(full["items"]) == limit
+    err = assert_error(api.post(f"/pages/{full['id']}/items", json=_text("one more")), 422, "page_full")
+    assert str(limit) in err["message"]
+    assert len(_stored_order(full["id"])) == limit
+    # after a delete there is room again
+    assert api.delete(f"/pages/{full['id']}/items/{full['items'][0]['id']}").status_code == 204
+    assert api.post(f"/pages/{full['id']}/items", json=_text("fits")).status_code == 201
+    assert_error(api.post(f"/pages/{full['id']}/items", json=_text("no room")), 422, "page_full")
+    assert len(_stored_order(full["id"])) == limit
