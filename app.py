@@ -14,14 +14,6 @@ api = http.Api(app)
 EDITOR = ("editor",)
 
 
-def _created(location: str, body: dict) -> Response:
-    return Response(body=body, status_code=201, headers={"Location": location, "Content-Type": "application/json"})
-
-
-def _no_content() -> Response:
-    return Response(body="", status_code=204)
-
-
 # ---------------------------------------------------------------- service
 
 @api.route("/health", roles=None, summary="Liveness", tags=["service"])
@@ -63,7 +55,7 @@ def list_pages(ctx: http.Ctx) -> dict:
            body="pages.schemas:PageCreate", response="pages.schemas:PageDetail", status=201)
 def create_page(ctx: http.Ctx) -> Response:
     page = store.create_page(ctx.body.title, ctx.body.items)
-    return _created(f"{ctx.base_url}/pages/{page['id']}", page)
+    return http.created(f"{ctx.base_url}/pages/{page['id']}", page)
 
 
 @api.route("/pages/{page_id}", roles=None, summary="Page with its items; counts a view of each item",
@@ -82,7 +74,7 @@ def rename_page(ctx: http.Ctx, page_id: str) -> dict:
            tags=["pages"], status=204, errors=[409])
 def delete_page(ctx: http.Ctx, page_id: str) -> Response:
     store.delete_page(page_id)
-    return _no_content()
+    return http.no_content()
 
 
 @api.route("/pages/{page_id}/items", methods=["POST"], roles=EDITOR, summary="Add an item at the end",
@@ -90,7 +82,7 @@ def delete_page(ctx: http.Ctx, page_id: str) -> Response:
            errors=[409])
 def add_item(ctx: http.Ctx, page_id: str) -> Response:
     item = store.add_item(page_id, ctx.body.root)
-    return _created(f"{ctx.base_url}/pages/{page_id}/items/{item['id']}", item)
+    return http.created(f"{ctx.base_url}/pages/{page_id}/items/{item['id']}", item)
 
 
 @api.route("/pages/{page_id}/items/{item_id}", roles=None, summary="One item (counts no view)",
@@ -109,7 +101,7 @@ def update_item(ctx: http.Ctx, page_id: str, item_id: str) -> dict:
            tags=["pages"], status=204, errors=[409])
 def delete_item(ctx: http.Ctx, page_id: str, item_id: str) -> Response:
     store.delete_item(page_id, item_id)
-    return _no_content()
+    return http.no_content()
 
 
 @api.route("/pages/{page_id}/order", methods=["PUT"], roles=EDITOR, summary="Set the items' order",

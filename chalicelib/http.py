@@ -103,10 +103,23 @@ def _parse_query(request: Request, model_ref: str) -> Any:
         raise BadRequest("the query string is not valid", validation_details(exc), code="invalid_query") from None
 
 
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """UTF-8 JSON. Chalice's own dump escapes non-ASCII, which triples Cyrillic text and pushes
+    long pages past Lambda's 6 MB response limit."""
+    return Response(body=json.dumps(body, ensure_ascii=False, separators=(",", ":")), status_code=status,
+                    headers={"Content-Type": "application/json; charset=utf-8", **(headers or {})})
+
+
+def created(location: str, body: Any) -> Response:
+    return json_response(body, 201, {"Location": location})
+
+
+def no_content() -> Response:
+    return Response(body="", status_code=204)
+
+
 def _to_response(result: Any, status: int) -> Response:
-    if isinstance(result, Response):
-        return result
-    return Response(body=result, status_code=status, headers={"Content-Type": "application/json"})
+    return result if isinstance(result, Response) else json_response(result, status)
 
 
 class Api:

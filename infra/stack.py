@@ -90,25 +90,13 @@ class Stack:
         component.start()
         self.components.append(component)
 
-    def _configure_env(self) -> None:
-        """The stage's variables from .chalice/config.json, then what points them at moto."""
-        disk = json.loads((ROOT / ".chalice" / "config.json").read_text())
-        os.environ.update(disk.get("environment_variables", {}))
-        os.environ.update(disk["stages"][self.config.stage].get("environment_variables", {}))
-        os.environ.update({
-            "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local",
-            "AWS_DEFAULT_REGION": self.config.region, "KADR_AWS_ENDPOINT": self.moto_url,
-            "KADR_TOKEN_SECRET": _secret(self.config.state_dir),
-            **self.config.env,
-        })
-
     def start(self) -> "Stack":
         cfg = self.config
         _check_free(cfg.host, cfg.moto_port, "moto")
         _check_free(cfg.host, cfg.api_port, "api")
         try:
             self._add(MotoServer(cfg.host, cfg.moto_port))
-            self._configure_env()
+            configure_env(cfg)
             from chalicelib import clients
             from chalicelib.config import settings
 
@@ -151,6 +139,21 @@ class Stack:
                 component.stop()
             except Exception as exc:  # noqa: BLE001 - stop the rest whatever one did
                 print(f"kadr: stopping {component.name} failed: {exc}", file=sys.stderr)
+
+
+def configure_env(config: StackConfig) -> None:
+    """The stage's variables from .chalice/config.json, then what points them at moto.
+
+    Must run before anything imports chalicelib's models (their table settings are read then).
+    """
+    disk = json.loads((ROOT / ".chalice" / "config.json").read_text())
+    os.environ.update(disk.get("environment_variables", {}))
+    os.environ.update(disk["stages"][config.stage].get("environment_variables", {}))
+    os.environ.update({
+        "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local",
+        "AWS_DEFAULT_REGION": config.region, "KADR_AWS_ENDPOINT": f"http://{config.host}:{config.moto_port}",
+        "KADR_TOKEN_SECRET": _secret(config.state_dir), **config.env,
+    })
 
 
 def issue_tokens() -> dict[str, str]:

@@ -1,20 +1,28 @@
-"""One local stack (moto server, API, SQS pump, scheduler) for the whole session, on free ports."""
+"""One local stack (moto server, API, SQS pump, scheduler) for the whole session, on free ports.
+
+The environment is set here, at import, before any test module imports chalicelib: the
+PynamoDB models read their table and endpoint when they are defined.
+"""
 from __future__ import annotations
 
+import tempfile
+from pathlib import Path
 from typing import Iterator
 
 import pytest
 
-from infra.stack import Stack, StackConfig, free_port
+from infra.stack import Stack, StackConfig, configure_env, free_port
 from tests.helpers import Api
+
+CONFIG = StackConfig(api_port=free_port(), moto_port=free_port(), load_defaults=False,
+                     state_dir=Path(tempfile.mkdtemp(prefix="kadr-test-")), pump_workers=2,
+                     env={"KADR_PAGE_CACHE_TTL": "1"})
+configure_env(CONFIG)
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
-    config = StackConfig(api_port=free_port(), moto_port=free_port(), load_defaults=False,
-                         state_dir=tmp_path_factory.mktemp("kadr"), pump_workers=2,
-                         env={"KADR_PAGE_CACHE_TTL": "1"})
-    running = Stack(config).start()
+def stack() -> Iterator[Stack]:
+    running = Stack(CONFIG).start()
     yield running
     running.stop()
 

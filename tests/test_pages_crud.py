@@ -157,7 +157,7 @@ def test_add_audio_item_with_url_and_transcript(api: Api, page: dict) -> None:
            "transcript": "Добрый день — and welcome."}
     response = api.post(f"/pages/{page['id']}/items", json=new)
     assert response.status_code == 201, response.text
-    got = api.get(response.headers["Location"])
+    got = api.session.get(response.headers["Location"], timeout=60)  # the Location is absolute
     assert got.status_code == 200, got.text
     item = got.json()
     assert item["transcript"] == new["transcript"]

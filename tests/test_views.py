@@ -127,13 +127,16 @@ def test_cached_reads_skip_dynamodb_but_still_count(api: Api, stack, page: dict)
     drain(stack)
     cache.forget(page["id"])
     before = views_of(api, page["id"])
+    started = time.monotonic()
     with count_dynamodb_calls() as calls:
-        for _ in range(10):
+        for _ in range(20):
             assert api.get(f"/pages/{page['id']}").status_code == 200
-    assert calls["Query"] == 1  # the first read fills the cache (TTL 1 s in tests)
+    windows = 1 + int((time.monotonic() - started) / settings().page_cache_ttl)
+    # One Query fills the cache, then none until its TTL (1 s in tests) runs out.
+    assert 1 <= calls["Query"] <= min(windows, 19)
     drain(stack)
     after = views_of(api, page["id"])
-    assert all(after[i] - before[i] == 10 for i in after)
+    assert all(after[i] - before[i] == 20 for i in after)
 
 
 def test_an_edit_is_visible_within_the_cache_ttl(api: Api, page: dict) -> None:

@@ -24,7 +24,7 @@ def _decode(cursor: str, prefix: str | None) -> tuple[str, dict[str, Any]]:
 
     try:
         direction, title_key, page_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        valid = (direction in (NEXT, PREVIOUS) and isinstance(title_key, str)
+        valid = (direction in (NEXT, PREVIOUS) and isinstance(title_key, str) and title_key != ""
                  and isinstance(page_id, str) and ID.match(page_id))
     except (ValueError, TypeError, binascii.Error):
         valid = False
