@@ -6,25 +6,28 @@ One run (``make bench`` = ``python -m bench.pages``):
    cache TTL as configured for the stage (5 s) unless ``--cache-ttl`` says otherwise;
 2. creates one page with a video, an audio and a text item over HTTP as the editor;
 3. sequential phases: ``--sequential`` uncached requests (the page is dropped from the
-   container's cache before each) and as many cached ones;
+   container's cache before each) and as many cached ones; then waits for the views queue;
 4. the load phase: ``--requests`` GET /pages/{id} from ``--concurrency`` threads, one
    requests.Session each (each thread opens its connection with one request before the clock
    starts); requests/s and p50/p99 latency;
 5. waits for the views queue to drain, checks that every item's ``views`` grew by exactly the
-   number of detail reads, and reports the aggregator's writes per view;
+   number of detail reads, and reports the aggregator's writes per view (whole run, and for the
+   batches of the load phase alone);
 6. the cold-start comparison against a bare Chalice app (bench.cold_start);
 7. prints a markdown table and writes bench/results/pages.json.
 
-How things are counted (in this process, nothing in the app changes):
+How things are counted (in this process; the app's code is not changed):
 - DynamoDB calls: botocore ``before-call`` hooks on every DynamoDB client the app holds
-  (PynamoDB's and the shared boto3 one), by operation name. A call is attributed to a detail request when it happens inside
-  ``store.detail`` on the same thread; whether that request was a cache hit is read from
-  ``cache.get``'s result (both are wrapped for the run).
+  (PynamoDB's and clients.client's), by operation name. A call is attributed to a detail
+  request when it happens inside ``store.detail`` on the same thread; whether that request was
+  a cache hit is read from ``cache.get``'s result (both are wrapped for the run).
 - Aggregator writes: ``before-parameter-build`` / ``after-call`` hooks for TransactWriteItems on
   the same clients; a transaction is the aggregator's when it puts ``VIEW#`` receipts. Its Put
   actions are view receipts, its Update actions counter writes; only transactions that
-  succeeded (HTTP 200) count as written. ``views.apply`` is wrapped too, to
-  cross-check with the ``Applied`` totals it returns.
+  succeeded (HTTP 200) count as written. ``views.apply`` is wrapped too, to cross-check with
+  the ``Applied`` totals it returns and to record batch sizes.
+- Chalice's local server gets TCP_NODELAY (see ``--keep-nagle``): without it every response
+  stalls ~40 ms on delayed ACKs, an artifact of the local gateway rather than of the app.
 The app's own output (Powertools logs, EMF metrics, the local server's access log) goes to
 bench/results/pages-app.log.
 """
