@@ -1,4 +1,4 @@
-"""Lazy, shared boto3 clients: created on first use so a cold start pays only for what it calls."""
+"""Lazy AWS clients: created on first use, from the one botocore session (see chalicelib.db)."""
 from __future__ import annotations
 
 import threading
@@ -13,8 +13,9 @@ _lock = threading.Lock()
 @lru_cache(maxsize=None)
 def client(service: str) -> Any:
     """One client per service per container; against moto the endpoint comes from settings."""
-    import boto3
     from botocore.config import Config
+
+    from chalicelib.db import connection
 
     cfg = settings()
     config = Config(
@@ -23,9 +24,10 @@ def client(service: str) -> Any:
         retries={"mode": "standard"},
         max_pool_connections=64,
     )
-    # boto3.client() uses a shared default session, which is not thread-safe to create clients on.
+    # Creating clients on one botocore session is not thread-safe.
     with _lock:
-        return boto3.client(service, region_name=cfg.region, endpoint_url=cfg.aws_endpoint, config=config)
+        return connection().session.create_client(service, region_name=cfg.region,
+                                                   endpoint_url=cfg.aws_endpoint, config=config)
 
 
 @lru_cache(maxsize=None)
@@ -34,6 +36,9 @@ def queue_url(name: str) -> str:
 
 
 def reset() -> None:
-    """Forget clients (tests that switch endpoints)."""
+    """Forget clients (tests and the local stack, which switch endpoints)."""
+    from chalicelib.db import connection
+
     client.cache_clear()
     queue_url.cache_clear()
+    connection.cache_clear()

@@ -18,6 +18,7 @@ class Settings:
     pages_table: str
     media_bucket: str
     views_queue: str
+    views_queue_url: str | None
     token_secret: str
     public_base_url: str | None
     page_cache_ttl: int
@@ -37,6 +38,8 @@ def settings() -> Settings:
         pages_table=os.environ.get("KADR_PAGES_TABLE", f"kadr-{stage}-pages"),
         media_bucket=os.environ.get("KADR_MEDIA_BUCKET", f"kadr-{stage}-media"),
         views_queue=os.environ.get("KADR_VIEWS_QUEUE", f"kadr-{stage}-views"),
+        # Optional (the data stack's ViewsQueueUrl output): saves a GetQueueUrl per cold start.
+        views_queue_url=os.environ.get("KADR_VIEWS_QUEUE_URL") or None,
         token_secret=os.environ.get("KADR_TOKEN_SECRET", ""),
         public_base_url=os.environ.get("KADR_PUBLIC_BASE_URL") or None,
         page_cache_ttl=_int("KADR_PAGE_CACHE_TTL", 5),

@@ -126,17 +126,27 @@ class SqsPump(Component):
             thread.join(timeout=5)
 
     def _receive(self) -> list[dict[str, Any]]:
+        """Like Lambda: a batch closes when full or when the batching window, opened by its first
+        message, runs out. Returns [] after a second with no message, so stop() is noticed."""
         size = self._source.batch_size
         window = self._source.maximum_batching_window_in_seconds
         messages: list[dict[str, Any]] = []
-        deadline = time.monotonic() + window
+        deadline: float | None = None
         while len(messages) < size and not self._stop.is_set():
-            got = self._sqs.receive_message(QueueUrl=self._url, MaxNumberOfMessages=min(10, size - len(messages)),
-                                            WaitTimeSeconds=0 if messages else 1,
-                                            AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
-            messages += got
-            if (not got and messages) or time.monotonic() >= deadline:
+            remaining = 1.0 if deadline is None else deadline - time.monotonic()
+            if remaining <= 0:
                 break
+            wait = min(1, int(remaining))
+            got = self._sqs.receive_message(
+                QueueUrl=self._url, MaxNumberOfMessages=min(10, size - len(messages)), WaitTimeSeconds=wait,
+                AttributeNames=["All"], MessageAttributeNames=["All"]).get("Messages", [])
+            if got:
+                messages += got
+                deadline = deadline or time.monotonic() + window
+            elif deadline is None:
+                break
+            elif wait == 0:
+                self._stop.wait(min(0.1, remaining))
         return messages
 
     def _event(self, messages: list[dict[str, Any]]) -> dict[str, Any]:

@@ -103,6 +103,8 @@ class Stack:
             settings.cache_clear()
             clients.reset()
             self.resources = provision(clients.client, cfg.stage, cfg.region)
+            os.environ["KADR_VIEWS_QUEUE_URL"] = self.resources["ViewsQueue"]["Ref"]
+            settings.cache_clear()
             if str(ROOT) not in sys.path:
                 sys.path.insert(0, str(ROOT))
             self.app = importlib.import_module("app").app

@@ -55,7 +55,7 @@ def assert_error(response: requests.Response, status: int, code: str | None = No
 
 def dynamodb_clients() -> list[Any]:
     """The botocore client the app uses for DynamoDB (PynamoDB's; views share it)."""
-    from chalicelib.pages.models import dynamodb
+    from chalicelib.db import dynamodb
 
     return [dynamodb()]
 

@@ -12,7 +12,7 @@ import requests
 from chalicelib.clients import client, queue_url
 from chalicelib.config import settings
 from chalicelib.pages import cache, views
-from chalicelib.pages.models import dynamodb
+from chalicelib.db import dynamodb
 from infra.emulators import LambdaContext
 from tests.helpers import Api, count_dynamodb_calls, drain, views_of
 

@@ -16,10 +16,11 @@ from pynamodb.attributes import (
     NumberAttribute,
     UnicodeAttribute,
 )
-from pynamodb.connection import Connection, TableConnection
+from pynamodb.connection import TableConnection
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 from pynamodb.models import Model
 
+from chalicelib import db
 from chalicelib.config import settings
 
 PAGES_GSI_PK = "PAGES"
@@ -56,19 +57,10 @@ class PagesTable(Model):
 
     @classmethod
     def _get_connection(cls) -> TableConnection:
-        """Every row class shares the table's connection: one botocore client per container."""
+        """Every row class uses the container's one DynamoDB connection (chalicelib.db)."""
         if cls is not PagesTable:
             return PagesTable._get_connection()
-        return super()._get_connection()
-
-
-def dynamodb() -> Any:
-    """The low-level client under PynamoDB, for calls it does not model (batched counter transactions)."""
-    return PagesTable._get_connection().connection.client
-
-
-def connection() -> Connection:
-    return PagesTable._get_connection().connection
+        return db.share(super()._get_connection())
 
 
 class TitleIndex(GlobalSecondaryIndex["PageRow"]):

@@ -15,7 +15,8 @@ from chalicelib.config import settings
 from chalicelib.errors import Conflict, NotFound, Unprocessable
 from chalicelib.pages import cache, views
 from chalicelib.pages.content_types import row_types
-from chalicelib.pages.models import ItemRow, PageRow, PagesTable, connection, fold, item_sk, page_pk
+from chalicelib.db import connection
+from chalicelib.pages.models import ItemRow, PageRow, PagesTable, fold, item_sk, page_pk
 
 ID = re.compile(r"^[0-9a-f]{32}$")
 META = "META"

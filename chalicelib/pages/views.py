@@ -32,10 +32,14 @@ def record(page_id: str, item_ids: list[str]) -> None:
     body = json.dumps({"view_id": uuid.uuid4().hex, "page_id": page_id, "items": item_ids},
                       separators=(",", ":"))
     try:
-        client("sqs").send_message(QueueUrl=queue_url(settings().views_queue), MessageBody=body)
+        client("sqs").send_message(QueueUrl=_views_queue_url(), MessageBody=body)
     except Exception:  # noqa: BLE001 - availability of reads beats one view; the metric alerts
         logger().exception("view not enqueued", extra={"page_id": page_id})
         count("ViewsNotEnqueued")
+
+
+def _views_queue_url() -> str:
+    return settings().views_queue_url or queue_url(settings().views_queue)
 
 
 @dataclass(frozen=True)
@@ -109,7 +113,7 @@ def _actions(views: list[View], totals: Counter[tuple[str, str]], expires: int) 
 def _apply_chunk(views: list[View]) -> Applied:
     from botocore.exceptions import ClientError
 
-    from chalicelib.pages.models import dynamodb
+    from chalicelib.db import dynamodb
 
     applied = Applied()
     contention = 0
@@ -163,7 +167,7 @@ def apply(bodies: Iterable[str]) -> Applied:
 def report_backlog() -> int:
     """Views waiting in the queue, as a metric: a growing backlog means counts lag behind reads."""
     attrs = client("sqs").get_queue_attributes(
-        QueueUrl=queue_url(settings().views_queue),
+        QueueUrl=_views_queue_url(),
         AttributeNames=["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
     backlog = sum(int(v) for v in attrs.values())
     count("ViewsBacklog", backlog)
