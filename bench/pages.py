@@ -26,8 +26,8 @@ How things are counted (in this process; the app's code is not changed):
   actions are view receipts, its Update actions counter writes; only transactions that
   succeeded (HTTP 200) count as written. ``views.apply`` is wrapped too, to cross-check with
   the ``Applied`` totals it returns and to record batch sizes.
-- Chalice's local server gets TCP_NODELAY (see ``--keep-nagle``): without it every response
-  stalls ~40 ms on delayed ACKs, an artifact of the local gateway rather than of the app.
+- The local stack's API server sets TCP_NODELAY (infra.emulators.ApiServer): without it every
+  response stalls ~40 ms on delayed ACKs, an artifact of the local gateway rather than of the app.
 The app's own output (Powertools logs, EMF metrics, the local server's access log) goes to
 bench/results/pages-app.log.
 """
@@ -378,13 +378,6 @@ def run(args: argparse.Namespace, say: Callable[[str], None]) -> dict[str, Any]:
     if args.log_level:
         env["POWERTOOLS_LOG_LEVEL"] = args.log_level
     results: dict[str, Any] = {"environment": environment()}
-    if not args.keep_nagle:
-        # Chalice's local server writes a response's headers and body in separate sends with
-        # Nagle's algorithm on, so every response waits ~40 ms for the client's delayed ACK. That
-        # is the local gateway, not the app (API Gateway does not do it): measure without it.
-        from chalice.local import ChaliceRequestHandler
-
-        ChaliceRequestHandler.disable_nagle_algorithm = True
     with tempfile.TemporaryDirectory(prefix="kadr-bench-") as tmp:
         say("starting the local stack ...")
         stack = start_stack(Path(tmp), env, pump_workers=args.pump_workers)
@@ -399,8 +392,7 @@ def run(args: argparse.Namespace, say: Callable[[str], None]) -> dict[str, Any]:
             probe.install()
             results["config"] = {"requests": args.requests, "concurrency": args.concurrency,
                                  "sequential": args.sequential, "page_cache_ttl_s": settings().page_cache_ttl,
-                                 "pump_workers": args.pump_workers, "items_on_page": len(page["items"]),
-                                 "tcp_nodelay_on_local_api": not args.keep_nagle}
+                                 "pump_workers": args.pump_workers, "items_on_page": len(page["items"])}
             statuses: Counter[int] = Counter()
 
             say(f"uncached: {args.sequential} sequential requests, page dropped from the cache before each ...")
@@ -519,8 +511,6 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--log-level", default=None, help="POWERTOOLS_LOG_LEVEL (default: the stage's)")
     parser.add_argument("--pump-workers", type=int, default=2, help="SQS pump threads (default 2)")
     parser.add_argument("--cold-runs", type=int, default=15, help="cold starts of each app; 0 skips them")
-    parser.add_argument("--keep-nagle", action="store_true",
-                        help="leave Chalice's local server as it is (every response then stalls ~40 ms)")
     parser.add_argument("--drain-timeout", type=float, default=300, help="seconds to wait for the queue")
     parser.add_argument("--out", type=Path, default=RESULTS / "pages.json", help="JSON results")
     return parser.parse_args(argv)

@@ -6,6 +6,7 @@ reverse. A new emulator (WebSocket gateway, DynamoDB Streams pump) is one more c
 """
 from __future__ import annotations
 
+import functools
 import logging
 import re
 import threading
@@ -56,13 +57,20 @@ class ApiServer(Component):
         from pathlib import Path
 
         from chalice.config import Config
-        from chalice.local import create_local_server
+        from chalice.local import ChaliceRequestHandler, create_local_server
 
         disk = json.loads((Path(project_dir) / ".chalice" / "config.json").read_text())
         config = Config.create(chalice_stage=stage, app_name=disk["app_name"], project_dir=project_dir,
                                config_from_disk=disk)
         self.url = f"http://{host}:{port}"
         self._server = create_local_server(app, config, host, port)
+
+        class NoDelayHandler(ChaliceRequestHandler):
+            # The handler sends headers and body separately; with Nagle on, each response then
+            # waits ~40 ms for the client's delayed ACK, which API Gateway never adds.
+            disable_nagle_algorithm = True
+
+        self._server.server.RequestHandlerClass = functools.partial(NoDelayHandler, app_object=app, config=config)
         self._server.server.daemon_threads = True
         self._thread = threading.Thread(target=self._server.server.serve_forever, name="api", daemon=True)
 
