@@ -5,6 +5,8 @@ from chalicelib import http
 from chalicelib.config import settings
 from chalicelib.observability import flush_after
 from chalicelib.pages import listing, store, views
+from chalicelib.uploads import events as upload_events
+from chalicelib.uploads import service as uploads
 
 app = Chalice(app_name="kadr", configure_logs=False)  # Powertools owns logging
 app.register_middleware(flush_after, "all")
@@ -12,6 +14,7 @@ app.register_middleware(http.middleware, "http")
 api = http.Api(app)
 
 EDITOR = ("editor",)
+UPLOADER = ("uploader",)
 
 
 # ---------------------------------------------------------------- service
@@ -110,6 +113,64 @@ def reorder_items(ctx: http.Ctx, page_id: str) -> dict:
     return store.reorder(page_id, ctx.body.items)
 
 
+# ---------------------------------------------------------------- files (uploads)
+
+@api.route("/files", methods=["POST"], roles=UPLOADER, summary="Create a file and its multipart upload",
+           tags=["files"], body="uploads.schemas:FileCreate", response="uploads.schemas:FileOut", status=201,
+           errors=[409])
+def create_file(ctx: http.Ctx) -> Response:
+    """Idempotent on the `Idempotency-Key` header: a retried create returns the same file."""
+    file = uploads.create(ctx.principal, ctx.body.model_dump(), ctx.request.headers.get("idempotency-key"),
+                          app.lambda_context)
+    return http.created(f"{ctx.base_url}/files/{file['id']}", file)
+
+
+@api.route("/files", roles=UPLOADER, summary="The caller's files, newest first", tags=["files"],
+           query="uploads.schemas:FileListQuery", response="uploads.schemas:FileList")
+def list_files(ctx: http.Ctx) -> dict:
+    return uploads.list_files(ctx.principal, ctx.query.limit, ctx.query.cursor, ctx.base_url)
+
+
+@api.route("/files/{file_id}", roles=UPLOADER, summary="A file's status and metadata", tags=["files"],
+           response="uploads.schemas:FileOut")
+def get_file(ctx: http.Ctx, file_id: str) -> dict:
+    return uploads.render(uploads.owned(file_id, ctx.principal))
+
+
+@api.route("/files/{file_id}/parts", methods=["POST"], roles=UPLOADER, summary="Presign part uploads",
+           tags=["files"], body="uploads.schemas:PartsRequest", response="uploads.schemas:SignedParts",
+           errors=[409])
+def sign_parts(ctx: http.Ctx, file_id: str) -> dict:
+    row = uploads.owned(file_id, ctx.principal)
+    return uploads.sign_parts(row, ctx.body.part_numbers, ctx.body.content_md5)
+
+
+@api.route("/files/{file_id}/parts", roles=UPLOADER, summary="Parts S3 already holds (resume)",
+           tags=["files"], response="uploads.schemas:StoredParts", errors=[409])
+def stored_parts(ctx: http.Ctx, file_id: str) -> dict:
+    return uploads.stored_parts(uploads.owned(file_id, ctx.principal))
+
+
+@api.route("/files/{file_id}/complete", methods=["POST"], roles=UPLOADER, summary="Complete the upload",
+           tags=["files"], body="uploads.schemas:CompleteRequest", response="uploads.schemas:FileOut",
+           errors=[409])
+def complete_file(ctx: http.Ctx, file_id: str) -> dict:
+    return uploads.complete(uploads.owned(file_id, ctx.principal), ctx.body.model_dump()["parts"])
+
+
+@api.route("/files/{file_id}/upload", methods=["DELETE"], roles=UPLOADER, summary="Abort the upload",
+           tags=["files"], response="uploads.schemas:FileOut", errors=[409])
+def abort_upload(ctx: http.Ctx, file_id: str) -> dict:
+    return uploads.abort(uploads.owned(file_id, ctx.principal))
+
+
+@api.route("/files/{file_id}/download", roles=UPLOADER, summary="Redirect to a short-lived download URL",
+           tags=["files"], status=302, errors=[409])
+def download_file(ctx: http.Ctx, file_id: str) -> Response:
+    url = uploads.download_url(uploads.owned(file_id, ctx.principal))
+    return Response(body="", status_code=302, headers={"Location": url})
+
+
 # ---------------------------------------------------------------- events
 
 @app.on_sqs_message(queue=settings().views_queue, batch_size=100, maximum_batching_window_in_seconds=2)
@@ -120,3 +181,14 @@ def count_views(event) -> None:
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def report_views_backlog(event) -> None:
     views.report_backlog()
+
+
+@app.on_sqs_message(queue=settings().uploads_queue, batch_size=10)
+def on_upload_stored(event) -> None:
+    """S3 ObjectCreated (via SQS): pending -> processing once the object matches its declaration."""
+    upload_events.handle(record.body for record in event)
+
+
+@app.schedule(Rate(5, unit=Rate.MINUTES))
+def sweep_stale_uploads(event) -> None:
+    upload_events.sweep()

@@ -22,6 +22,9 @@ def client(service: str) -> Any:
         signature_version="s3v4",
         s3={"addressing_style": "path"},
         retries={"mode": "standard"},
+        # Presigned PUTs must carry no checksum the client cannot compute and send.
+        request_checksum_calculation="when_required",
+        response_checksum_validation="when_required",
         max_pool_connections=64,
     )
     # Creating clients on one botocore session is not thread-safe.

@@ -25,6 +25,13 @@ class Settings:
     inline_text_max: int
     max_body_bytes: int
     max_items_per_page: int
+    files_table: str
+    idempotency_table: str
+    uploads_queue: str
+    max_file_size: int
+    part_size: int
+    presign_ttl: int
+    upload_window: int
 
 
 @lru_cache(maxsize=1)
@@ -49,4 +56,14 @@ def settings() -> Settings:
         # Lambda's synchronous payload limit is 6 MB; refuse earlier with a clear 413.
         max_body_bytes=_int("KADR_MAX_BODY_BYTES", 5 * 1024 * 1024),
         max_items_per_page=_int("KADR_MAX_ITEMS_PER_PAGE", 50),
+        files_table=os.environ.get("KADR_FILES_TABLE", f"kadr-{stage}-files"),
+        idempotency_table=os.environ.get("KADR_IDEMPOTENCY_TABLE", f"kadr-{stage}-idempotency"),
+        uploads_queue=os.environ.get("KADR_UPLOADS_QUEUE", f"kadr-{stage}-uploads"),
+        max_file_size=_int("KADR_MAX_FILE_SIZE", 50 * 1024**3),
+        # Parts of at least 16 MiB: fewer requests per GiB; S3's 10,000-part cap raises it for
+        # files over ~156 GiB.
+        part_size=max(5 * 1024**2, _int("KADR_PART_SIZE", 16 * 1024**2)),
+        # Presigned URLs live minutes, never more than 15.
+        presign_ttl=min(900, _int("KADR_PRESIGN_TTL", 600)),
+        upload_window=_int("KADR_UPLOAD_WINDOW", 24 * 3600),
     )

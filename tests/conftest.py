@@ -16,7 +16,7 @@ from tests.helpers import Api
 
 CONFIG = StackConfig(api_port=free_port(), moto_port=free_port(), load_defaults=False,
                      state_dir=Path(tempfile.mkdtemp(prefix="kadr-test-")), pump_workers=2,
-                     env={"KADR_PAGE_CACHE_TTL": "1"})
+                     env={"KADR_PAGE_CACHE_TTL": "1", "KADR_PART_SIZE": str(5 * 1024 * 1024)})
 configure_env(CONFIG)
 
 

@@ -1,37 +1,32 @@
 """The page list: the ``by_title`` index queried forwards or backwards from an opaque cursor."""
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from typing import Any
 from urllib.parse import urlencode
 
-from chalicelib.errors import BadRequest
+from chalicelib import cursor as cursor_codec
 from chalicelib.pages.models import PAGES_GSI_PK, PageRow, fold, page_pk
 
 NEXT, PREVIOUS = "n", "p"
 
 
 def _encode(direction: str, row: PageRow) -> str:
-    raw = json.dumps([direction, row.title_key, row.page_id], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return cursor_codec.encode([direction, row.title_key, row.page_id])
 
 
 def _decode(cursor: str, prefix: str | None) -> tuple[str, dict[str, Any]]:
     """Direction and DynamoDB start key; anything malformed or from another filter is a 400."""
     from chalicelib.pages.store import ID
 
-    try:
-        direction, title_key, page_id = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        valid = (direction in (NEXT, PREVIOUS) and isinstance(title_key, str) and title_key != ""
-                 and isinstance(page_id, str) and ID.match(page_id))
-    except (ValueError, TypeError, binascii.Error):
-        valid = False
-    if not valid:
-        raise BadRequest("the cursor is not one this API made", code="invalid_cursor")
+    value = cursor_codec.decode(cursor)
+    if not (isinstance(value, list) and len(value) == 3):
+        raise cursor_codec.invalid()
+    direction, title_key, page_id = value
+    if not (direction in (NEXT, PREVIOUS) and isinstance(title_key, str) and title_key != ""
+            and isinstance(page_id, str) and ID.match(page_id)):
+        raise cursor_codec.invalid()
     if prefix and not title_key.startswith(prefix):
-        raise BadRequest("the cursor belongs to another title filter", code="invalid_cursor")
+        raise cursor_codec.invalid("the cursor belongs to another title filter")
     start = {"gsi_pk": {"S": PAGES_GSI_PK}, "title_key": {"S": title_key},
              "pk": {"S": page_pk(page_id)}, "sk": {"S": "META"}}
     return direction, start

@@ -1,0 +1,1 @@
+"""Ingest: presigned multipart uploads straight to S3, tracked in DynamoDB."""

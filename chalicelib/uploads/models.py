@@ -1,0 +1,68 @@
+"""The files table: one row per file, with indexes for an owner's files and for open uploads."""
+from __future__ import annotations
+
+from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.connection import TableConnection
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
+from pynamodb.models import Model
+
+from chalicelib import db
+from chalicelib.config import settings
+
+PENDING, PROCESSING, READY, DB_READY, ERROR = "pending", "processing", "ready", "db_ready", "error"
+OPEN_UPLOAD = "OPEN"
+
+
+class ByOwner(GlobalSecondaryIndex["FileRow"]):
+    class Meta:
+        index_name = "by_owner"
+        projection = AllProjection()
+
+    owner = UnicodeAttribute(hash_key=True)
+    created_at = UnicodeAttribute(range_key=True)
+
+
+class OpenUploads(GlobalSecondaryIndex["FileRow"]):
+    """Sparse: only files still waiting for their upload carry ``open_upload``."""
+
+    class Meta:
+        index_name = "open_uploads"
+        projection = AllProjection()
+
+    open_upload = UnicodeAttribute(hash_key=True)
+    upload_deadline = NumberAttribute(range_key=True)
+
+
+class FileRow(Model):
+    class Meta:
+        table_name = settings().files_table
+        region = settings().region
+        host = settings().aws_endpoint
+
+    file_id = UnicodeAttribute(hash_key=True)
+    owner = UnicodeAttribute()
+    filename = UnicodeAttribute()
+    size = NumberAttribute()
+    content_type = UnicodeAttribute()
+    kind = UnicodeAttribute()
+    target_audience = UnicodeAttribute(null=True)
+    sha256 = UnicodeAttribute(null=True)
+    status = UnicodeAttribute(default=PENDING)
+    error = UnicodeAttribute(null=True)
+    object_key = UnicodeAttribute()
+    upload_id = UnicodeAttribute()
+    part_size = NumberAttribute()
+    part_count = NumberAttribute()
+    upload_deadline = NumberAttribute()
+    open_upload = UnicodeAttribute(null=True)
+    completed = BooleanAttribute(default=False)
+    stored_size = NumberAttribute(null=True)
+    stored_etag = UnicodeAttribute(null=True)
+    created_at = UnicodeAttribute()
+    updated_at = UnicodeAttribute()
+    by_owner = ByOwner()
+    open_uploads = OpenUploads()
+
+    @classmethod
+    def _get_connection(cls) -> TableConnection:
+        return db.share(super()._get_connection())

@@ -1,0 +1,115 @@
+"""Upload request bodies and queries (pydantic)."""
+from __future__ import annotations
+
+import unicodedata
+from typing import Annotated, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
+
+from chalicelib.uploads.policy import CONTENT_TYPES
+
+Kind = Literal["screenplay", "video", "audio", "subtitles"]
+Audience = Literal["0+", "6+", "12+", "16+", "18+"]
+PartNumber = Annotated[int, Field(ge=1, le=10000)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FileCreate(Strict):
+    filename: Annotated[str, StringConstraints(min_length=1, max_length=255)]
+    size: Annotated[int, Field(gt=0, description="bytes")]
+    content_type: Annotated[str, StringConstraints(min_length=3, max_length=255)]
+    kind: Kind
+    target_audience: Optional[Audience] = None
+    sha256: Optional[Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]] = None
+
+    @field_validator("filename")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        """Keep the base name only; it is metadata, never part of an object key."""
+        name = value.replace("\\", "/").rsplit("/", 1)[-1].strip()
+        if not name or name in (".", "..") or any(unicodedata.category(c) == "Cc" for c in name):
+            raise ValueError("a file name without control characters or path")
+        return name
+
+    @field_validator("content_type")
+    @classmethod
+    def _base_type(cls, value: str) -> str:
+        return value.split(";", 1)[0].strip().lower()
+
+
+class PartsRequest(Strict):
+    part_numbers: list[PartNumber] = Field(min_length=1, max_length=100)
+    content_md5: Optional[dict[str, Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/]{22}==$")]]] = Field(
+        None, description="base64 MD5 per part number, signed into that part's URL")
+
+
+class CompletedPart(Strict):
+    part_number: PartNumber
+    etag: Annotated[str, StringConstraints(min_length=1, max_length=128)]
+
+
+class CompleteRequest(Strict):
+    parts: list[CompletedPart] = Field(min_length=1, max_length=10000)
+
+
+class FileListQuery(Strict):
+    limit: int = Field(20, ge=1, le=100)
+    cursor: Optional[Annotated[str, StringConstraints(max_length=1024)]] = None
+
+
+class UploadPlan(BaseModel):
+    upload_id: str
+    part_size: int
+    part_count: int
+    expires_at: str
+
+
+class FileOut(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: str
+    status: str
+    status_label: str
+    filename: str
+    size: int
+    content_type: str
+    kind: str
+    target_audience: Optional[str]
+    sha256: Optional[str]
+    error: Optional[str] = None
+    created_at: str
+    updated_at: str
+    upload: Optional[UploadPlan] = None
+
+
+class SignedPart(BaseModel):
+    part_number: int
+    url: str
+    expires_at: str
+    headers: dict[str, str]
+
+
+class SignedParts(BaseModel):
+    parts: list[SignedPart]
+
+
+class StoredPart(BaseModel):
+    part_number: int
+    etag: str
+    size: int
+
+
+class StoredParts(BaseModel):
+    parts: list[StoredPart]
+
+
+class FileList(BaseModel):
+    count: int
+    next: Optional[str]
+    results: list[FileOut]
+
+
+# Content types each kind accepts, for the OpenAPI description.
+KIND_CONTENT_TYPES = {kind: sorted(types) for kind, types in CONTENT_TYPES.items()}
