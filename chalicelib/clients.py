@@ -20,7 +20,8 @@ def client(service: str) -> Any:
     cfg = settings()
     config = Config(
         signature_version="s3v4",
-        s3={"addressing_style": "path"},
+        # Path-style only against custom endpoints (moto); AWS gets virtual-hosted URLs.
+        s3={"addressing_style": "path" if cfg.aws_endpoint else "virtual"},
         retries={"mode": "standard"},
         # Presigned PUTs must carry no checksum the client cannot compute and send.
         request_checksum_calculation="when_required",
