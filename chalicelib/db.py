@@ -10,6 +10,7 @@ from functools import lru_cache
 from typing import Any
 
 from pynamodb.connection import Connection, TableConnection
+from pynamodb.models import Model
 
 from chalicelib.config import settings
 
@@ -33,3 +34,18 @@ def share(table: TableConnection) -> TableConnection:
             shared.add_meta_table(table.get_meta_table())
         table.connection = shared
     return table
+
+
+class TableMeta:
+    """Base of every model's ``Meta``: where the tables are (subclasses add ``table_name``)."""
+
+    region = settings().region
+    host = settings().aws_endpoint
+
+
+class KadrModel(Model):
+    """Base of every table model: all of them talk through the one shared connection."""
+
+    @classmethod
+    def _get_connection(cls) -> TableConnection:
+        return share(super()._get_connection())

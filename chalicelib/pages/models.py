@@ -16,9 +16,7 @@ from pynamodb.attributes import (
     NumberAttribute,
     UnicodeAttribute,
 )
-from pynamodb.connection import TableConnection
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
-from pynamodb.models import Model
 
 from chalicelib import db
 from chalicelib.config import settings
@@ -43,24 +41,15 @@ class LongText(UnicodeAttribute):
     """Text of any length: past ``inline_text_max`` it is kept in S3 and only its key is stored."""
 
 
-class PagesTable(Model):
-    class Meta:
+class PagesTable(db.KadrModel):
+    class Meta(db.TableMeta):
         table_name = settings().pages_table
-        region = settings().region
-        host = settings().aws_endpoint
 
     pk = UnicodeAttribute(hash_key=True)
     sk = UnicodeAttribute(range_key=True)
     kind = DiscriminatorAttribute()
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
-
-    @classmethod
-    def _get_connection(cls) -> TableConnection:
-        """Every row class uses the container's one DynamoDB connection (chalicelib.db)."""
-        if cls is not PagesTable:
-            return PagesTable._get_connection()
-        return db.share(super()._get_connection())
 
 
 class TitleIndex(GlobalSecondaryIndex["PageRow"]):

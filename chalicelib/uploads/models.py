@@ -2,9 +2,7 @@
 from __future__ import annotations
 
 from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
-from pynamodb.connection import TableConnection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
-from pynamodb.models import Model
 
 from chalicelib import db
 from chalicelib.config import settings
@@ -33,11 +31,9 @@ class OpenUploads(GlobalSecondaryIndex["FileRow"]):
     upload_deadline = NumberAttribute(range_key=True)
 
 
-class FileRow(Model):
-    class Meta:
+class FileRow(db.KadrModel):
+    class Meta(db.TableMeta):
         table_name = settings().files_table
-        region = settings().region
-        host = settings().aws_endpoint
 
     file_id = UnicodeAttribute(hash_key=True)
     owner = UnicodeAttribute()
@@ -62,7 +58,3 @@ class FileRow(Model):
     updated_at = UnicodeAttribute()
     by_owner = ByOwner()
     open_uploads = OpenUploads()
-
-    @classmethod
-    def _get_connection(cls) -> TableConnection:
-        return db.share(super()._get_connection())
