@@ -1,0 +1,29 @@
+"""The app packages for AWS: `chalice package` builds every function, and the result lints."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from infra.stack import ROOT
+
+
+def test_chalice_package_builds_every_handler(tmp_path: Path) -> None:
+    bin_dir = Path(sys.executable).parent
+    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
+    result = subprocess.run([str(bin_dir / "chalice"), "package", "--stage", "dev", "--pkg-format", "cloudformation",
+                             "--merge-template", "infra/resources.json", str(tmp_path)],
+                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout + result.stderr
+    template = json.loads((tmp_path / "sam.json").read_text())
+    functions = {name: res["Properties"] for name, res in template["Resources"].items()
+                 if res["Type"] == "AWS::Serverless::Function"}
+    assert {props["Handler"] for props in functions.values()} == {
+        "app.app", "app.count_views", "app.report_views_backlog", "app.on_upload_stored", "app.sweep_stale_uploads"}
+    env_vars = functions["APIHandler"]["Environment"]["Variables"]
+    assert env_vars["KADR_PAGES_TABLE"] == "kadr-dev-pages" and env_vars["KADR_FILES_TABLE"] == "kadr-dev-files"
+    assert {"PagesTable", "FilesTable", "MediaBucket", "ViewsQueue"} <= set(template["Resources"])
+    lint = subprocess.run([str(bin_dir / "cfn-lint"), str(tmp_path / "sam.json")], capture_output=True, text=True)
+    assert lint.returncode == 0, lint.stdout + lint.stderr
