@@ -1,0 +1,105 @@
+"""Local resume state: one small JSON file per (API, file, kind) in the state directory.
+
+It holds what a restarted upload needs to pick up where it stopped: the file id, the multipart
+upload id, the part size the server chose, the whole file's sha256 and a fingerprint of the
+local file (path, size, mtime) so a changed file is never resumed. Which parts are already
+uploaded is not kept here: S3 is the source of truth (``GET /files/{id}/parts``).
+"""
+from __future__ import annotations
+
+import fcntl
+import hashlib
+import json
+import os
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from kadr_cli.errors import UploadError
+
+VERSION = 1
+
+
+def default_dir() -> Path:
+    return Path(os.environ.get("KADR_UPLOAD_STATE_DIR") or Path.home() / ".kadr" / "uploads")
+
+
+@dataclass
+class UploadState:
+    api: str
+    path: str
+    size: int
+    mtime_ns: int
+    kind: str
+    target_audience: str | None
+    idempotency_key: str
+    sha256: str | None = None
+    file_id: str | None = None
+    upload_id: str | None = None
+    part_size: int | None = None
+    part_count: int | None = None
+    completed: bool = False
+    version: int = VERSION
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def same_file(self, size: int, mtime_ns: int) -> bool:
+        return self.size == size and self.mtime_ns == mtime_ns
+
+
+class StateStore:
+    """Reads and writes state files atomically; a lock file keeps two runs off one upload."""
+
+    def __init__(self, root: Path | None = None) -> None:
+        self.root = Path(root) if root else default_dir()
+        self._locks: dict[str, int] = {}
+
+    def key(self, api: str, path: str, kind: str, target_audience: str | None) -> str:
+        raw = json.dumps([api, path, kind, target_audience])
+        return hashlib.sha256(raw.encode()).hexdigest()[:32]
+
+    def _file(self, key: str) -> Path:
+        return self.root / f"{key}.json"
+
+    def lock(self, key: str) -> None:
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(self.root / f"{key}.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise UploadError("another kadr upload of this file is running") from None
+        self._locks[key] = fd
+
+    def unlock(self, key: str) -> None:
+        fd = self._locks.pop(key, None)
+        if fd is not None:
+            os.close(fd)  # closing releases the flock; the lock file itself stays (harmless, tiny)
+
+    def load(self, key: str) -> UploadState | None:
+        try:
+            raw = json.loads(self._file(key).read_text())
+        except FileNotFoundError:
+            return None
+        except (OSError, ValueError):
+            return None  # unreadable state is as good as none: the upload starts over
+        if raw.get("version") != VERSION:
+            return None
+        known = set(UploadState.__dataclass_fields__)
+        try:
+            return UploadState(**{k: v for k, v in raw.items() if k in known})
+        except TypeError:
+            return None
+
+    def save(self, key: str, state: UploadState) -> None:
+        self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
+        target = self._file(key)
+        tmp = target.with_suffix(f".tmp{os.getpid()}")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as out:
+            json.dump(asdict(state), out, indent=1)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(tmp, target)
+
+    def delete(self, key: str) -> None:
+        self._file(key).unlink(missing_ok=True)

@@ -1,0 +1,450 @@
+"""The `kadr upload` CLI against the local stack: intact uploads, resume, retries, exit codes.
+
+Part size is 5 MiB here (conftest sets KADR_PART_SIZE), so a 64 MiB file has 13 parts.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any, Iterator
+
+import pytest
+import requests
+from requests.adapters import HTTPAdapter
+
+from chalicelib.clients import client
+from chalicelib.config import settings
+from infra.stack import ROOT
+from kadr_cli import main as cli
+from kadr_cli.config import resolve
+from kadr_cli.errors import UploadError
+from kadr_cli.uploader import PartDone, RetryPolicy, Signer, Uploader, make_session, sha256_of
+from tests.helpers import Api
+
+MIB = 1024 * 1024
+FAST = RetryPolicy(attempts=6, base=0.01, cap=0.05)
+KADR = ROOT / ".venv" / "bin" / "kadr"
+
+
+class Crash(Exception):
+    """Stands in for the process dying after some parts."""
+
+
+def random_file(folder: Path, size: int, name: str = "clip.mp4") -> Path:
+    path = folder / name
+    with open(path, "wb") as out:
+        left = size
+        while left:
+            block = os.urandom(min(left, 8 * MIB))
+            out.write(block)
+            left -= len(block)
+    return path
+
+
+def local_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def object_key(file_id: str) -> str:
+    from chalicelib.uploads.models import FileRow
+
+    return FileRow.get(file_id, consistent_read=True).object_key
+
+
+def stored_sha256(file_id: str) -> str:
+    body = client("s3").get_object(Bucket=settings().media_bucket, Key=object_key(file_id))["Body"]
+    digest = hashlib.sha256()
+    for chunk in iter(lambda: body.read(8 * MIB), b""):
+        digest.update(chunk)
+    return digest.hexdigest()
+
+
+@pytest.fixture
+def uploaded() -> Iterator[list[str]]:
+    """File ids a test created; their objects are deleted after it (moto keeps them in memory)."""
+    ids: list[str] = []
+    yield ids
+    s3 = client("s3")
+    for file_id in ids:
+        try:
+            s3.delete_object(Bucket=settings().media_bucket, Key=object_key(file_id))
+        except Exception:  # noqa: BLE001 - cleanup only
+            pass
+
+
+@pytest.fixture
+def state_dir(tmp_path: Path) -> Path:
+    return tmp_path / "state"
+
+
+def uploader(stack: Any, state_dir: Path, **kw: Any) -> Uploader:
+    kw.setdefault("retry", FAST)
+    return Uploader(stack.api_url, stack.tokens["uploader"], state_dir=state_dir, progress=False, **kw)
+
+
+def state_files(state_dir: Path) -> list[Path]:
+    return sorted(state_dir.glob("*.json")) if state_dir.exists() else []
+
+
+# ---------------------------------------------------------------- in-process, real stack
+
+def test_a_64_mib_file_arrives_intact(stack: Any, api: Api, tmp_path: Path, state_dir: Path,
+                                      uploaded: list[str]) -> None:
+    path = random_file(tmp_path, 64 * MIB)
+    seen: list[int] = []
+    summary = uploader(stack, state_dir, concurrency=8).upload(
+        path, target_audience="12+", on_part_done=lambda done: seen.append(done.part_number))
+    uploaded.append(summary["file_id"])
+
+    assert summary["status"] == "processing"  # the server verified size and sha256
+    assert summary["bytes_sent"] == 64 * MIB and summary["parts_sent"] == 13 == summary["part_count"]
+    assert summary["parts_reused"] == 0 and summary["resumed"] is False
+    assert sorted(seen) == list(range(1, 14))
+    assert summary["sha256"] == local_sha256(path) == stored_sha256(summary["file_id"])
+    file = api.get(f"/files/{summary['file_id']}", role="uploader").json()
+    assert file["status"] == "processing" and file["size"] == 64 * MIB
+    assert file["kind"] == "video" and file["content_type"] == "video/mp4" and file["target_audience"] == "12+"
+    assert state_files(state_dir) == []  # nothing left to resume
+    assert summary["sign_calls"] == 1  # 13 parts fit one signing batch
+
+
+def test_an_interrupted_upload_resumes_and_sends_only_the_missing_parts(
+        stack: Any, api: Api, tmp_path: Path, state_dir: Path, uploaded: list[str]) -> None:
+    size = 48 * MIB + 12345  # 10 parts, the last one short
+    path = random_file(tmp_path, size, "take.mov")
+
+    def crash_after_three(done: PartDone) -> None:
+        if done.parts_sent == 3:
+            raise Crash()
+
+    with pytest.raises(Crash):
+        uploader(stack, state_dir, concurrency=4).upload(path, on_part_done=crash_after_three)
+    (saved,) = state_files(state_dir)
+    file_id = json.loads(saved.read_text())["file_id"]
+    uploaded.append(file_id)
+    assert api.get(f"/files/{file_id}", role="uploader").json()["status"] == "pending"
+    held = api.get(f"/files/{file_id}/parts", role="uploader").json()["parts"]
+    held_bytes = sum(p["size"] for p in held)
+    assert 3 <= len(held) < 10  # the crash left parts in S3, not all of them
+
+    summary = uploader(stack, state_dir, concurrency=4).upload(path)
+    assert summary["file_id"] == file_id and summary["resumed"] is True
+    assert summary["parts_reused"] == len(held) > 0
+    assert summary["bytes_sent"] == size - held_bytes
+    assert summary["parts_sent"] == 10 - len(held)
+    assert summary["status"] == "processing"
+    assert stored_sha256(file_id) == local_sha256(path)
+    assert state_files(state_dir) == []
+
+
+def test_a_changed_file_is_not_resumed(stack: Any, tmp_path: Path, state_dir: Path, uploaded: list[str]) -> None:
+    path = random_file(tmp_path, 11 * MIB, "notes.txt")
+
+    def crash(done: PartDone) -> None:
+        raise Crash()
+
+    with pytest.raises(Crash):
+        uploader(stack, state_dir, concurrency=1).upload(path, on_part_done=crash)
+    first_id = json.loads(state_files(state_dir)[0].read_text())["file_id"]
+    uploaded.append(first_id)
+    with open(path, "r+b") as f:
+        f.write(b"edited")
+    summary = uploader(stack, state_dir).upload(path)
+    uploaded.append(summary["file_id"])
+    assert summary["file_id"] != first_id and summary["resumed"] is False
+    assert summary["bytes_sent"] == 11 * MIB and summary["status"] == "processing"
+    assert stored_sha256(summary["file_id"]) == local_sha256(path)
+
+
+def test_an_upload_closed_on_the_server_starts_over(stack: Any, api: Api, tmp_path: Path, state_dir: Path,
+                                                   uploaded: list[str]) -> None:
+    path = random_file(tmp_path, 11 * MIB, "episode.mkv")
+
+    def crash(done: PartDone) -> None:
+        raise Crash()
+
+    with pytest.raises(Crash):
+        uploader(stack, state_dir, concurrency=1).upload(path, on_part_done=crash)
+    first_id = json.loads(state_files(state_dir)[0].read_text())["file_id"]
+    assert api.delete(f"/files/{first_id}/upload", role="uploader").status_code == 200
+    summary = uploader(stack, state_dir).upload(path)
+    uploaded.append(summary["file_id"])
+    assert summary["file_id"] != first_id and summary["bytes_sent"] == 11 * MIB
+    assert summary["status"] == "processing"
+
+
+class FaultyS3(HTTPAdapter):
+    """Answers chosen PUTs with S3's 403 for an expired URL (moto never expires URLs), or drops
+    the connection; records every part signed through the API."""
+
+    def __init__(self, api_base: str, faults: dict[int, list[str]], **kw: Any) -> None:
+        super().__init__(**kw)
+        self.api_base = api_base
+        self.faults = faults
+        self.signed: list[int] = []
+        self.puts: list[int] = []
+        self.lock = threading.Lock()
+
+    def send(self, request: requests.PreparedRequest, **kw: Any) -> requests.Response:
+        if request.url.startswith(self.api_base) and request.method == "POST" and request.url.endswith("/parts"):
+            with self.lock:
+                self.signed += json.loads(request.body)["part_numbers"]
+        if request.method == "PUT" and "partNumber=" in request.url:
+            number = int(request.url.split("partNumber=")[1].split("&")[0])
+            with self.lock:
+                self.puts.append(number)
+                fault = self.faults.get(number, []).pop(0) if self.faults.get(number) else None
+            if fault == "expired":
+                response = requests.Response()
+                response.status_code, response.reason, response.url = 403, "Forbidden", request.url
+                response._content = (b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code>'
+                                     b"<Message>Request has expired</Message></Error>")
+                response.request = request
+                return response
+            if fault == "reset":
+                raise requests.ConnectionError("Connection reset by peer")
+            if fault == "503":
+                response = requests.Response()
+                response.status_code, response.reason, response.url = 503, "Slow Down", request.url
+                response._content = b"<Error><Code>SlowDown</Code><Message>Please reduce your request rate.</Message></Error>"
+                response.request = request
+                return response
+        return super().send(request, **kw)
+
+
+def faulty_session(stack: Any, faults: dict[int, list[str]]) -> tuple[requests.Session, FaultyS3]:
+    session = make_session(4)
+    adapter = FaultyS3(stack.api_url, faults, pool_maxsize=8, max_retries=0)
+    session.mount("http://", adapter)
+    return session, adapter
+
+
+def test_an_expired_url_is_re_signed_and_the_part_retried(stack: Any, tmp_path: Path, state_dir: Path,
+                                                         uploaded: list[str]) -> None:
+    path = random_file(tmp_path, 16 * MIB, "script.pdf")
+    session, adapter = faulty_session(stack, {2: ["expired", "expired"], 3: ["reset"], 4: ["503"]})
+    summary = uploader(stack, state_dir, concurrency=4, session=session).upload(path)
+    uploaded.append(summary["file_id"])
+
+    assert summary["status"] == "processing" and summary["parts_sent"] == 4
+    assert summary["kind"] == "screenplay"
+    assert adapter.puts.count(2) == 3 and adapter.puts.count(3) == 2 and adapter.puts.count(4) == 2
+    assert adapter.signed.count(2) == 3  # signed once, then again after each 403
+    assert adapter.signed.count(1) == 1
+    assert stored_sha256(summary["file_id"]) == local_sha256(path)
+
+
+class LostResponses(HTTPAdapter):
+    """Lets the first POST /files reach the server, then loses its response (a timeout on the
+    way back), and answers the first signing call with a 503."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.creates: list[str] = []
+        self.signing_failed = False
+
+    def send(self, request: requests.PreparedRequest, **kw: Any) -> requests.Response:
+        if request.method == "POST" and request.url.endswith("/files"):
+            self.creates.append(request.headers["Idempotency-Key"])
+            response = super().send(request, **kw)
+            if len(self.creates) == 1:
+                raise requests.ConnectionError("Read timed out")
+            return response
+        if request.method == "POST" and request.url.endswith("/parts") and not self.signing_failed:
+            self.signing_failed = True
+            response = requests.Response()
+            response.status_code, response._content, response.request = 503, b'{"error": {"code": "x", "message": "busy"}}', request
+            return response
+        return super().send(request, **kw)
+
+
+def test_api_calls_are_retried_and_a_lost_create_makes_no_second_file(stack: Any, api: Api, tmp_path: Path,
+                                                                       state_dir: Path, uploaded: list[str]) -> None:
+    name = f"lost-{os.urandom(4).hex()}.mp4"
+    path = random_file(tmp_path, 7 * MIB, name)
+    session = make_session(2)
+    adapter = LostResponses(pool_maxsize=4, max_retries=0)
+    session.mount("http://", adapter)
+    summary = uploader(stack, state_dir, concurrency=2, session=session).upload(path)
+    uploaded.append(summary["file_id"])
+    assert summary["status"] == "processing"
+    assert len(adapter.creates) == 2 and adapter.creates[0] == adapter.creates[1]  # the same Idempotency-Key
+    mine = [f for f in api.get("/files?limit=100", role="uploader").json()["results"] if f["filename"] == name]
+    assert [f["id"] for f in mine] == [summary["file_id"]]
+
+
+def test_a_part_that_keeps_failing_gives_up_with_a_clear_error(stack: Any, tmp_path: Path, state_dir: Path,
+                                                               uploaded: list[str]) -> None:
+    path = random_file(tmp_path, 6 * MIB, "a.mp4")
+    session, adapter = faulty_session(stack, {2: ["expired"] * 10})
+    up = uploader(stack, state_dir, concurrency=2, session=session, retry=RetryPolicy(attempts=3, base=0.01))
+    with pytest.raises(UploadError, match=r"part 2 failed after 3 attempts: S3 refused the URL: 403 "
+                                          r"AccessDenied: Request has expired"):
+        up.upload(path)
+    assert adapter.puts.count(2) == 3
+    (saved,) = state_files(state_dir)  # kept: the same command resumes
+    uploaded.append(json.loads(saved.read_text())["file_id"])
+
+
+def test_ctrl_c_keeps_the_state_and_the_same_command_resumes(stack: Any, tmp_path: Path, state_dir: Path,
+                                                             uploaded: list[str], monkeypatch: pytest.MonkeyPatch,
+                                                             capsys: pytest.CaptureFixture[str]) -> None:
+    path = random_file(tmp_path, 21 * MIB, "talk.mp3")
+    monkeypatch.setenv("KADR_API", stack.api_url)
+    monkeypatch.setenv("KADR_TOKEN", stack.tokens["uploader"])
+    monkeypatch.setenv("KADR_UPLOAD_STATE_DIR", str(state_dir))
+    real_upload = Uploader.upload
+
+    def interrupted(self: Uploader, *args: Any, **kw: Any) -> dict[str, Any]:
+        def press_ctrl_c(done: PartDone) -> None:
+            if done.parts_sent == 2:
+                raise KeyboardInterrupt
+        return real_upload(self, *args, **kw, on_part_done=press_ctrl_c)
+
+    monkeypatch.setattr(Uploader, "upload", interrupted)
+    assert cli.main(["upload", str(path), "--concurrency", "1", "--json"]) == 130
+    err = capsys.readouterr().err
+    assert "run the same command again to resume" in err
+    file_id = json.loads(state_files(state_dir)[0].read_text())["file_id"]
+    uploaded.append(file_id)
+
+    monkeypatch.setattr(Uploader, "upload", real_upload)
+    assert cli.main(["upload", str(path), "--concurrency", "1", "--json"]) == 0
+    out = capsys.readouterr().out  # the in-process app logs to stdout too: the summary is the last document
+    summary = json.loads(out[out.rindex('{\n  "file_id"'):])
+    assert summary["file_id"] == file_id and summary["resumed"] is True and summary["parts_reused"] >= 2
+    assert summary["status"] == "processing"
+
+
+# ---------------------------------------------------------------- the console script
+
+def run_cli(stack: Any, state_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "KADR_API": stack.api_url, "KADR_TOKEN": stack.tokens["uploader"],
+           "KADR_UPLOAD_STATE_DIR": str(state_dir)}
+    return subprocess.run([str(KADR), "upload", *args], env=env, capture_output=True, text=True, timeout=120)
+
+
+def test_the_console_script_uploads_and_prints_a_json_summary(stack: Any, tmp_path: Path, state_dir: Path,
+                                                              uploaded: list[str]) -> None:
+    path = random_file(tmp_path, 12 * MIB, "subs.srt")
+    done = run_cli(stack, state_dir, str(path), "--json", "--concurrency", "3")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    uploaded.append(summary["file_id"])
+    assert summary["status"] == "processing" and summary["kind"] == "subtitles"
+    assert summary["bytes_sent"] == 12 * MIB and summary["parts_sent"] == 3 and summary["parts_reused"] == 0
+    assert summary["sha256"] == local_sha256(path)
+    assert {"seconds", "mib_per_s"} <= set(summary)
+
+
+def test_a_missing_file_is_a_one_line_error(stack: Any, tmp_path: Path, state_dir: Path) -> None:
+    done = run_cli(stack, state_dir, str(tmp_path / "nope.mp4"))
+    assert done.returncode == 1 and done.stdout == ""
+    assert done.stderr.count("\n") == 1 and done.stderr.startswith("kadr: error: ")
+    assert "nope.mp4: no such file" in done.stderr
+
+
+def test_a_server_4xx_exits_non_zero_with_the_servers_message(stack: Any, tmp_path: Path, state_dir: Path) -> None:
+    path = random_file(tmp_path, MIB, "clip.mp4")
+    done = run_cli(stack, state_dir, str(path), "--kind", "unknown", "--json")
+    assert done.returncode == 1 and done.stdout == ""
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("kadr: error: the body is not valid [HTTP 422 validation_error]")
+    assert "kind" in lines[0]
+
+    denied = subprocess.run([str(KADR), "upload", str(path), "--no-progress"], capture_output=True, text=True,
+                            timeout=60, env={**os.environ, "KADR_API": stack.api_url,
+                                             "KADR_TOKEN": stack.tokens["reader"],
+                                             "KADR_UPLOAD_STATE_DIR": str(state_dir)})
+    assert denied.returncode == 1 and denied.stderr.startswith("kadr: error: ") and "HTTP 403" in denied.stderr
+
+
+def test_an_unreachable_api_is_a_clear_error(tmp_path: Path, state_dir: Path) -> None:
+    path = random_file(tmp_path, MIB, "clip.mp4")
+    up = Uploader("http://127.0.0.1:9", "t", state_dir=state_dir, progress=False,
+                  retry=RetryPolicy(attempts=2, base=0.01))
+    with pytest.raises(UploadError, match=r"cannot reach the API at http://127.0.0.1:9: .*gave up after 2 attempts"):
+        up.upload(path)
+
+
+# ---------------------------------------------------------------- units (no stack)
+
+class FakeApi:
+    def __init__(self) -> None:
+        self.batches: list[list[int]] = []
+
+    def call(self, method: str, path: str, json: Any = None, **_: Any) -> requests.Response:
+        self.batches.append(list(json["part_numbers"]))
+        response = requests.Response()
+        response.status_code = 200
+        response.headers["Date"] = "Mon, 23 Nov 2026 06:00:00 GMT"
+        response._content = __import__("json").dumps({"parts": [
+            {"part_number": n, "url": f"http://s3/{n}", "expires_at": "2026-11-23T06:15:00Z", "headers": {}}
+            for n in json["part_numbers"]]}).encode()
+        return response
+
+
+def test_signer_signs_in_batches_ahead_and_re_signs_near_expiry() -> None:
+    now = [1000.0]
+    api = FakeApi()
+    signer = Signer(api, "f", list(range(1, 11)), batch=4, refresh_margin=60, clock=lambda: now[0])  # type: ignore[arg-type]
+    assert signer.get(1).url == "http://s3/1"
+    assert api.batches == [[1, 2, 3, 4]]
+    signer.get(2), signer.get(4)
+    assert len(api.batches) == 1  # still fresh: no call
+    signer.finished(5)
+    signer.get(3)
+    signer.get(6)
+    assert api.batches[-1] == [6, 7, 8, 9]  # finished parts are never signed again
+    now[0] += 900 - 59  # expires in 15 min (server clock); within the 60 s margin now
+    signer.get(2)
+    assert api.batches[-1] == [2, 3, 4, 6]
+    invalid = signer.get(7)
+    signer.invalidate(invalid)
+    assert signer.get(7).url == "http://s3/7" and api.batches[-1][0] == 7
+
+
+def test_backoff_is_full_jitter_and_capped() -> None:
+    policy = RetryPolicy(base=0.5, cap=4)
+    delays = [policy.delay(k) for k in range(8) for _ in range(50)]
+    assert all(0 <= d <= 4 for d in delays)
+    assert max(policy.delay(0) for _ in range(200)) <= 0.5
+    assert max(policy.delay(6) for _ in range(200)) > 2  # grows to the cap
+
+
+def test_sha256_streams_and_matches(tmp_path: Path) -> None:
+    path = random_file(tmp_path, 9 * MIB + 7, "x.bin")
+    seen: list[int] = []
+    assert sha256_of(path, seen.append) == local_sha256(path)
+    assert seen == [8 * MIB, MIB + 7]
+
+
+def test_api_and_token_come_from_flags_env_or_local_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / ".kadr").mkdir()
+    (tmp_path / ".kadr" / "local.json").write_text(json.dumps(
+        {"api": "http://127.0.0.1:8000", "tokens": {"uploader": "up-token", "editor": "ed"}}))
+    deep = tmp_path / "a" / "b"
+    deep.mkdir(parents=True)
+    monkeypatch.chdir(deep)
+    monkeypatch.delenv("KADR_API", raising=False)
+    monkeypatch.delenv("KADR_TOKEN", raising=False)
+    assert resolve(None, None) == ("http://127.0.0.1:8000", "up-token")
+    monkeypatch.setenv("KADR_TOKEN", "env-token")
+    assert resolve(None, None) == ("http://127.0.0.1:8000", "env-token")
+    assert resolve("http://x/", "flag") == ("http://x", "flag")
+    monkeypatch.chdir(tmp_path.parent)
+    monkeypatch.setenv("KADR_API", "")
+    if not any((p / ".kadr" / "local.json").is_file() for p in (tmp_path.parent, *tmp_path.parent.parents)):
+        with pytest.raises(UploadError, match="no API address"):
+            resolve(None, None)
+
+
+def test_an_unknown_extension_needs_kind(tmp_path: Path, state_dir: Path) -> None:
+    path = random_file(tmp_path, 10, "blob.xyz")
+    with pytest.raises(UploadError, match="pass --kind"):
+        Uploader("http://127.0.0.1:9", "t", state_dir=state_dir, progress=False).upload(path)
