@@ -142,7 +142,7 @@ def get_file(ctx: http.Ctx, file_id: str) -> dict:
            errors=[409])
 def sign_parts(ctx: http.Ctx, file_id: str) -> dict:
     row = uploads.owned(file_id, ctx.principal)
-    return uploads.sign_parts(row, ctx.body.part_numbers, ctx.body.content_md5)
+    return uploads.sign_parts(row, ctx.body.part_numbers, ctx.body.content_md5, ctx.body.checksums)
 
 
 @api.route("/files/{file_id}/parts", roles=UPLOADER, summary="Parts S3 already holds (resume)",
@@ -155,7 +155,8 @@ def stored_parts(ctx: http.Ctx, file_id: str) -> dict:
            tags=["files"], body="uploads.schemas:CompleteRequest", response="uploads.schemas:FileOut",
            errors=[409])
 def complete_file(ctx: http.Ctx, file_id: str) -> dict:
-    return uploads.complete(uploads.owned(file_id, ctx.principal), ctx.body.model_dump()["parts"])
+    body = ctx.body.model_dump()
+    return uploads.complete(uploads.owned(file_id, ctx.principal), body["parts"], body["sha256"])
 
 
 @api.route("/files/{file_id}/upload", methods=["DELETE"], roles=UPLOADER, summary="Abort the upload",

@@ -266,3 +266,60 @@ def test_content_disposition_keeps_any_name_safely() -> None:
     header = content_disposition('Сценарий "финал".docx')
     assert header.startswith('attachment; filename="') and "\n" not in header
     assert "filename*=UTF-8''%D0%A1%D1%86%D0%B5%D0%BD%D0%B0%D1%80%D0%B8%D0%B9" in header
+
+
+def _crc32(chunk: bytes) -> str:
+    import base64
+    import zlib
+
+    return base64.b64encode(zlib.crc32(chunk).to_bytes(4, "big")).decode()
+
+
+def test_part_checksums_are_signed_and_required_when_asked_for(api: Api) -> None:
+    data = os.urandom(12 * MIB)
+    file = _create(api, len(data), part_checksum="crc32")
+    plan = file["upload"]
+    assert plan["part_checksum"] == "crc32"
+    key = f"uploads/{file['id']}"
+    created = client("s3").list_multipart_uploads(Bucket=settings().media_bucket, Prefix=key)["Uploads"][0]
+    assert created.get("ChecksumAlgorithm") == "CRC32"
+    missing = assert_error(api.post(f"/files/{file['id']}/parts", role="uploader", json={"part_numbers": [1, 2]}),
+                           422, "checksum_required")
+    assert missing["details"]["missing"] == [1, 2]
+    chunks = [data[i * plan["part_size"]:(i + 1) * plan["part_size"]] for i in range(plan["part_count"])]
+    crcs = {str(i + 1): _crc32(c) for i, c in enumerate(chunks)}
+    signed = api.post(f"/files/{file['id']}/parts", role="uploader",
+                      json={"part_numbers": [1, 2, 3], "checksums": crcs}).json()["parts"]
+    for part in signed:
+        assert part["headers"] == {"x-amz-checksum-crc32": crcs[str(part["part_number"])]}
+        assert "x-amz-checksum-crc32" in parse_qs(urlparse(part["url"]).query)["X-Amz-SignedHeaders"][0]
+    parts = []
+    for part in signed:
+        put = requests.put(part["url"], data=chunks[part["part_number"] - 1], headers=part["headers"], timeout=60)
+        assert put.status_code == 200
+        parts.append({"part_number": part["part_number"], "etag": put.headers["ETag"]})
+    sha = hashlib.sha256(data).hexdigest()
+    done = api.post(f"/files/{file['id']}/complete", role="uploader", json={"parts": parts, "sha256": sha})
+    assert done.status_code == 200 and done.json()["sha256"] == sha
+    assert _wait_status(api, file["id"])["status"] == "processing"
+
+
+def test_checksums_for_an_upload_without_part_checksum_are_refused(api: Api) -> None:
+    file = _create(api, 6 * MIB)
+    assert_error(api.post(f"/files/{file['id']}/parts", role="uploader",
+                          json={"part_numbers": [1], "checksums": {"1": "AAAAAA=="}}), 422, "checksum_not_expected")
+    assert_error(api.post(f"/files/{file['id']}/parts", role="uploader",
+                          json={"part_numbers": [1], "checksums": {"1": "not-base64"}}), 422, "validation_error")
+
+
+def test_sha256_declared_at_complete_is_verified(api: Api) -> None:
+    data = os.urandom(6 * MIB)
+    file = _create(api, len(data))
+    parts = _upload_parts(api, file, data)
+    api.post(f"/files/{file['id']}/complete", role="uploader", json={"parts": parts, "sha256": "1" * 64})
+    failed = _wait_status(api, file["id"])
+    assert failed["status"] == "error" and "sha256" in failed["error"]
+    declared = _create(api, len(data), sha256=hashlib.sha256(data).hexdigest())
+    parts = _upload_parts(api, declared, data)
+    assert_error(api.post(f"/files/{declared['id']}/complete", role="uploader",
+                          json={"parts": parts, "sha256": "2" * 64}), 422, "sha256_mismatch")

@@ -49,6 +49,7 @@ class FileRow(db.KadrModel):
     upload_id = UnicodeAttribute()
     part_size = NumberAttribute()
     part_count = NumberAttribute()
+    part_checksum = UnicodeAttribute(null=True)
     upload_deadline = NumberAttribute()
     open_upload = UnicodeAttribute(null=True)
     completed = BooleanAttribute(default=False)

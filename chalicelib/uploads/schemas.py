@@ -11,6 +11,8 @@ from chalicelib.uploads.policy import CONTENT_TYPES
 Kind = Literal["screenplay", "video", "audio", "subtitles"]
 Audience = Literal["0+", "6+", "12+", "16+", "18+"]
 PartNumber = Annotated[int, Field(ge=1, le=10000)]
+Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
+Crc32 = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/]{6}==$")]
 
 
 class Strict(BaseModel):
@@ -23,7 +25,9 @@ class FileCreate(Strict):
     content_type: Annotated[str, StringConstraints(min_length=3, max_length=255)]
     kind: Kind
     target_audience: Optional[Audience] = None
-    sha256: Optional[Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]] = None
+    sha256: Optional[Sha256] = None
+    part_checksum: Optional[Literal["crc32"]] = Field(
+        None, description="parts will carry their CRC32, which S3 verifies as each part arrives")
 
     @field_validator("filename")
     @classmethod
@@ -44,6 +48,8 @@ class PartsRequest(Strict):
     part_numbers: list[PartNumber] = Field(min_length=1, max_length=100)
     content_md5: Optional[dict[str, Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/]{22}==$")]]] = Field(
         None, description="base64 MD5 per part number, signed into that part's URL")
+    checksums: Optional[dict[str, Crc32]] = Field(
+        None, description="base64 CRC32 per part number; required for files created with part_checksum")
 
 
 class CompletedPart(Strict):
@@ -53,6 +59,7 @@ class CompletedPart(Strict):
 
 class CompleteRequest(Strict):
     parts: list[CompletedPart] = Field(min_length=1, max_length=10000)
+    sha256: Optional[Sha256] = Field(None, description="the whole file's sha256, if not declared on create")
 
 
 class FileListQuery(Strict):
@@ -65,6 +72,7 @@ class UploadPlan(BaseModel):
     part_size: int
     part_count: int
     expires_at: str
+    part_checksum: Optional[str] = None
 
 
 class FileOut(BaseModel):
@@ -99,6 +107,7 @@ class StoredPart(BaseModel):
     part_number: int
     etag: str
     size: int
+    checksum_crc32: Optional[str] = None
 
 
 class StoredParts(BaseModel):

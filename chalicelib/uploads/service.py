@@ -53,7 +53,8 @@ def render(row: FileRow) -> dict[str, Any]:
     }
     if row.status == PENDING and not row.completed:
         out["upload"] = {"upload_id": row.upload_id, "part_size": int(row.part_size),
-                         "part_count": int(row.part_count), "expires_at": _iso(row.upload_deadline)}
+                         "part_count": int(row.part_count), "expires_at": _iso(row.upload_deadline),
+                         "part_checksum": row.part_checksum}
     return out
 
 
@@ -78,15 +79,17 @@ def _create(owner: str, body: dict[str, Any]) -> dict[str, Any]:
     part_size, part_count = policy.plan(body["size"])
     file_id = uuid.uuid4().hex
     key = f"uploads/{file_id}"
+    checksum = {"ChecksumAlgorithm": "CRC32"} if body.get("part_checksum") == "crc32" else {}
     upload = client("s3").create_multipart_upload(
         Bucket=cfg.media_bucket, Key=key, ContentType=body["content_type"],
         ContentDisposition=content_disposition(body["filename"]),
-        Metadata={"file-id": file_id, "owner": owner})
+        Metadata={"file-id": file_id, "owner": owner}, **checksum)
     stamp, deadline = now_iso(), int(time.time()) + cfg.upload_window
     row = FileRow(file_id, owner=owner, filename=body["filename"], size=body["size"],
                   content_type=body["content_type"], kind=body["kind"], target_audience=body.get("target_audience"),
                   sha256=body.get("sha256"), status=PENDING, object_key=key, upload_id=upload["UploadId"],
-                  part_size=part_size, part_count=part_count, upload_deadline=deadline, open_upload=OPEN_UPLOAD,
+                  part_size=part_size, part_count=part_count, part_checksum=body.get("part_checksum"),
+                  upload_deadline=deadline, open_upload=OPEN_UPLOAD,
                   completed=False, created_at=stamp, updated_at=stamp)
     row.save(condition=FileRow.file_id.does_not_exist())
     return render(row)
@@ -140,14 +143,26 @@ def _open(row: FileRow) -> None:
         raise UploadClosed("the upload window of this file has expired", code="upload_expired")
 
 
-def sign_parts(row: FileRow, part_numbers: list[int], content_md5: dict[str, str] | None) -> dict[str, Any]:
+def _by_part(values: dict[str, str] | None, name: str) -> dict[int, str]:
+    parsed = {int(k): v for k, v in (values or {}).items() if k.isdigit()}
+    if values and len(parsed) != len(values):
+        raise Unprocessable(f"{name} keys must be part numbers")
+    return parsed
+
+
+def sign_parts(row: FileRow, part_numbers: list[int], content_md5: dict[str, str] | None,
+               checksums: dict[str, str] | None = None) -> dict[str, Any]:
     _open(row)
     beyond = sorted({n for n in part_numbers if n > row.part_count})
     if beyond:
         raise Unprocessable(f"this upload has {int(row.part_count)} parts", {"unknown_parts": beyond})
-    digests = {int(k): v for k, v in (content_md5 or {}).items() if k.isdigit()}
-    if content_md5 and len(digests) != len(content_md5):
-        raise Unprocessable("content_md5 keys must be part numbers")
+    digests = _by_part(content_md5, "content_md5")
+    crcs = _by_part(checksums, "checksums")
+    if row.part_checksum and not set(part_numbers) <= set(crcs):
+        raise Unprocessable("this upload verifies a CRC32 per part: send checksums for every part",
+                            {"missing": sorted(set(part_numbers) - set(crcs))}, code="checksum_required")
+    if crcs and not row.part_checksum:
+        raise Unprocessable("this upload was created without part_checksum", code="checksum_not_expected")
     ttl = settings().presign_ttl
     expires_at = _iso(time.time() + ttl)
     s3 = client("s3")
@@ -158,6 +173,8 @@ def sign_parts(row: FileRow, part_numbers: list[int], content_md5: dict[str, str
         headers = {}
         if number in digests:
             params["ContentMD5"] = headers["Content-MD5"] = digests[number]
+        if number in crcs:
+            params["ChecksumCRC32"] = headers["x-amz-checksum-crc32"] = crcs[number]
         url = s3.generate_presigned_url("upload_part", Params=params, ExpiresIn=ttl, HttpMethod="PUT")
         parts.append({"part_number": number, "url": url, "expires_at": expires_at, "headers": headers})
     return {"parts": parts}
@@ -176,7 +193,9 @@ def stored_parts(row: FileRow) -> dict[str, Any]:
                                  PartNumberMarker=marker, MaxParts=1000)
         except s3.exceptions.NoSuchUpload:
             raise UploadClosed("the multipart upload no longer exists") from None
-        parts += [{"part_number": p["PartNumber"], "etag": p["ETag"], "size": p["Size"]} for p in page.get("Parts", [])]
+        parts += [{"part_number": p["PartNumber"], "etag": p["ETag"], "size": p["Size"],
+                   **({"checksum_crc32": p["ChecksumCRC32"]} if p.get("ChecksumCRC32") else {})}
+                  for p in page.get("Parts", [])]
         if not page.get("IsTruncated"):
             return {"parts": parts}
         marker = int(page["NextPartNumberMarker"])
@@ -195,7 +214,7 @@ def _set(row: FileRow, actions: list[Any], condition: Any) -> bool:
         raise
 
 
-def complete(row: FileRow, parts: list[dict[str, Any]]) -> dict[str, Any]:
+def complete(row: FileRow, parts: list[dict[str, Any]], sha256: str | None = None) -> dict[str, Any]:
     if row.completed or row.status != PENDING:
         if row.completed or row.status not in (PENDING, ERROR):
             return render(row)  # a repeated complete answers as the first did
@@ -208,12 +227,19 @@ def complete(row: FileRow, parts: list[dict[str, Any]]) -> dict[str, Any]:
     if any(details.values()):
         raise Unprocessable(f"complete needs each of the {len(expected)} parts exactly once", details,
                             code="incomplete_parts")
+    if sha256 and sha256 != (row.sha256 or sha256):
+        raise Unprocessable("the sha256 differs from the one declared on create", code="sha256_mismatch")
+    if sha256 and not row.sha256:  # stored before S3 can announce the object
+        row.update(actions=[FileRow.sha256.set(sha256)], condition=FileRow.status == PENDING)
     s3 = client("s3")
-    ordered = sorted(parts, key=lambda p: p["part_number"])
+    crcs = ({p["part_number"]: p.get("checksum_crc32") for p in stored_parts(row)["parts"]}
+            if row.part_checksum else {})
+    ordered = [{"PartNumber": p["part_number"], "ETag": p["etag"],
+                **({"ChecksumCRC32": crcs[p["part_number"]]} if crcs.get(p["part_number"]) else {})}
+               for p in sorted(parts, key=lambda p: p["part_number"])]
     try:
-        s3.complete_multipart_upload(
-            Bucket=settings().media_bucket, Key=row.object_key, UploadId=row.upload_id,
-            MultipartUpload={"Parts": [{"PartNumber": p["part_number"], "ETag": p["etag"]} for p in ordered]})
+        s3.complete_multipart_upload(Bucket=settings().media_bucket, Key=row.object_key, UploadId=row.upload_id,
+                                     MultipartUpload={"Parts": ordered})
     except s3.exceptions.NoSuchUpload:
         if not _object_exists(row.object_key):
             raise UploadClosed("the multipart upload no longer exists") from None
