@@ -4,7 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from typing import Any, Iterable
+from typing import Iterable
 from urllib.parse import unquote_plus
 
 from chalicelib.clients import client

@@ -6,7 +6,6 @@ from typing import Annotated, Literal, Optional
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from chalicelib.uploads.policy import CONTENT_TYPES
 
 Kind = Literal["screenplay", "video", "audio", "subtitles"]
 Audience = Literal["0+", "6+", "12+", "16+", "18+"]
@@ -118,7 +117,3 @@ class FileList(BaseModel):
     count: int
     next: Optional[str]
     results: list[FileOut]
-
-
-# Content types each kind accepts, for the OpenAPI description.
-KIND_CONTENT_TYPES = {kind: sorted(types) for kind, types in CONTENT_TYPES.items()}
