@@ -1,7 +1,8 @@
 """``kadr upload FILE``: the command line around kadr_cli.uploader.Uploader.
 
-Exit codes: 0 done, 1 failed (one line on stderr: ``kadr: error: ...``), 2 bad usage,
-130 interrupted (the state is kept; the same command resumes).
+Exit codes: 0 done (verified by the server; with --no-wait: uploaded, the verdict not awaited),
+1 failed (one line on stderr: ``kadr: error: ...``), 2 bad usage, 130 interrupted (the state is
+kept; the same command resumes).
 """
 from __future__ import annotations
 
@@ -34,6 +35,9 @@ def parser() -> argparse.ArgumentParser:
     bar.add_argument("--progress", dest="progress", action="store_true", default=None,
                      help="always show the progress bar (default: when stderr is a terminal)")
     bar.add_argument("--no-progress", dest="progress", action="store_false")
+    up.add_argument("--no-wait", dest="wait", action="store_false",
+                    help="exit once S3 has assembled the file, without waiting for the server to verify "
+                         "its size and sha256 (status stays pending; GET /files/{id} tells the verdict)")
     up.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     return top
 
@@ -63,7 +67,7 @@ def upload(args: argparse.Namespace) -> int:
         uploader = Uploader(api, token, concurrency=args.concurrency, state_dir=args.state_dir,
                             progress=args.progress)
         summary = uploader.upload(args.file, kind=args.kind, target_audience=args.target_audience,
-                                  content_type=args.content_type)
+                                  content_type=args.content_type, wait=args.wait)
     except UploadError as exc:
         return fail(str(exc))
     except KeyboardInterrupt:
@@ -73,9 +77,12 @@ def upload(args: argparse.Namespace) -> int:
         print(json.dumps(summary, indent=2))
     else:
         verb = "resumed and uploaded" if summary["resumed"] else "uploaded"
+        verified = summary["seconds_to_verified"]
+        check = (f"verified after {verified:.1f} s" if verified is not None
+                 else "not waiting for the server's check")
         print(f"{verb} {summary['filename']} -> {summary['file_id']} ({summary['status']}); "
-              f"{summary['bytes_sent'] / 2**20:.1f} MiB sent in {summary['seconds']:.1f} s "
-              f"({summary['mib_per_s']:.1f} MiB/s), {summary['parts_reused']} part(s) reused")
+              f"{summary['bytes_sent'] / 2**20:.1f} MiB sent, complete after {summary['seconds_to_complete']:.1f} s "
+              f"({summary['mib_per_s_to_complete']:.1f} MiB/s), {check}; {summary['parts_reused']} part(s) reused")
     return 0
 
 

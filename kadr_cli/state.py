@@ -1,9 +1,11 @@
 """Local resume state: one small JSON file per (API, file, kind) in the state directory.
 
 It holds what a restarted upload needs to pick up where it stopped: the file id, the multipart
-upload id, the part size the server chose, the whole file's sha256 and a fingerprint of the
-local file (path, size, mtime) so a changed file is never resumed. Which parts are already
-uploaded is not kept here: S3 is the source of truth (``GET /files/{id}/parts``).
+upload id, the part size the server chose, whether parts carry a CRC32 (``part_checksum``), the
+whole file's sha256 once the background hash has finished (absent until then: a resume hashes
+again) and a fingerprint of the local file (path, size, mtime) so a changed file is never
+resumed. Which parts are already uploaded is not kept here: S3 is the source of truth
+(``GET /files/{id}/parts``).
 """
 from __future__ import annotations
 
@@ -38,6 +40,7 @@ class UploadState:
     upload_id: str | None = None
     part_size: int | None = None
     part_count: int | None = None
+    part_checksum: str | None = None
     completed: bool = False
     version: int = VERSION
     extra: dict[str, Any] = field(default_factory=dict)

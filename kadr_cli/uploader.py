@@ -1,22 +1,30 @@
 """The upload engine: create the file record, PUT its parts in parallel to presigned S3 URLs,
-complete, and wait until the server has verified the stored object.
+complete, and (unless told not to) wait until the server has verified the stored object.
 
 - One pooled ``requests.Session`` carries every call (API and S3), its HTTPAdapter pool sized to
   the concurrency; nothing is retried by urllib3, every retry is ours.
-- Parts are streamed from the file with ``os.pread`` in 1 MiB chunks while they are sent, so
+- Parts are streamed from the file with ``os.preadv`` in 1 MiB chunks while they are sent, so
   memory stays ~concurrency x 1 MiB whatever the part size or file size (no part is ever held
   whole, and the file never is).
-- URLs are signed on demand, in batches of upcoming parts, and re-signed when they are within
-  ``refresh_margin`` seconds of expiry (measured against the server's clock, from the signing
-  response's ``Date``) or after a failed attempt (403 expired, connection error, 5xx).
+- Part checksums: the upload is created with ``part_checksum: "crc32"``, so S3 checks every part
+  it receives against the CRC32 signed into its URL. Each part's CRC32 is computed once (1 MiB
+  reads, ``zlib.crc32`` outside the GIL) by a prefetch thread that runs a bounded distance ahead
+  of the senders, or by the worker itself if it gets there first; values are cached, so a
+  re-signed part is never re-read.
+- URLs are signed on demand, each with its part's CRC32, in batches of upcoming parts whose
+  CRC32 is known (or being computed), and re-signed when they are within ``refresh_margin``
+  seconds of expiry (measured against the server's clock, from the signing response's ``Date``)
+  or after a failed attempt (403 expired, connection error, 5xx).
 - Each part is retried with exponential backoff and full jitter, ``attempts`` times in all.
 - Resume: the state file (kadr_cli.state) names the file and upload; on restart the parts S3
   already holds (``GET /files/{id}/parts``) are reused and only the missing ones are sent.
-- End to end: the file's sha256 (streamed, 8 MiB reads) is declared on create; the server
-  checks the stored object against it after complete, and the uploader waits for that verdict.
+- End to end: the file's sha256 is computed in a background thread (sequential 8 MiB reads)
+  while the parts go out, declared on complete, and checked by the server against the stored
+  object; the uploader waits for that verdict unless ``wait=False``.
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import math
 import mimetypes
@@ -28,6 +36,7 @@ import sys
 import threading
 import time
 import uuid
+import zlib
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email.utils import parsedate_to_datetime
@@ -43,6 +52,7 @@ from kadr_cli.state import StateStore, UploadState
 MiB = 1024 * 1024
 HASH_READ = 8 * MiB
 SEND_CHUNK = 1 * MiB
+CRC_CHUNK = 1 * MiB
 MAX_SIGN_BATCH = 100  # the API's limit per POST /files/{id}/parts
 
 KINDS_BY_EXTENSION = {
@@ -84,6 +94,84 @@ def sha256_of(path: Path, on_bytes: Callable[[int], None] | None = None) -> str:
             if on_bytes:
                 on_bytes(n)
     return digest.hexdigest()
+
+
+_buffers = threading.local()
+
+
+def _thread_buffer(name: str, size: int) -> memoryview:
+    """One reusable buffer per thread and purpose: no allocation per chunk."""
+    view = getattr(_buffers, name, None)
+    if view is None or len(view) < size:
+        view = memoryview(bytearray(size))
+        setattr(_buffers, name, view)
+    return view
+
+
+def crc32_of_range(fd: int, offset: int, length: int, stop: threading.Event | None = None,
+                   chunk: int = CRC_CHUNK) -> str:
+    """base64 of the big-endian CRC32 of ``length`` bytes at ``offset`` (S3's x-amz-checksum-crc32),
+    read in ``chunk``-sized preads into this thread's buffer."""
+    buffer = _thread_buffer("crc", chunk)
+    crc, position, end = 0, offset, offset + length
+    while position < end:
+        if stop is not None and stop.is_set():
+            raise _Cancelled()
+        got = os.preadv(fd, [buffer[:min(chunk, end - position)]], position)
+        if not got:
+            raise UploadError("the file got shorter while it was being uploaded")
+        crc = zlib.crc32(buffer[:got], crc)  # releases the GIL on buffers this size
+        position += got
+    return base64.b64encode(crc.to_bytes(4, "big")).decode()
+
+
+class BackgroundHash:
+    """The whole file's sha256 in a daemon thread (sequential 8 MiB preads, one reused buffer),
+    while the parts are sent; ``result()`` waits for it."""
+
+    def __init__(self, fd: int, size: int, stop: threading.Event) -> None:
+        self.fd, self.size, self.stop = fd, size, stop
+        self.digest: str | None = None
+        self.error: BaseException | None = None
+        self.seconds = 0.0
+        self.thread = threading.Thread(target=self._run, name="kadr-sha256", daemon=True)
+
+    def start(self) -> BackgroundHash:
+        self.thread.start()
+        return self
+
+    def done(self) -> bool:
+        return not self.thread.is_alive()
+
+    def _run(self) -> None:
+        started = time.monotonic()
+        try:
+            digest = hashlib.sha256()
+            buffer = memoryview(bytearray(HASH_READ))
+            position = 0
+            while position < self.size:
+                if self.stop.is_set():
+                    raise _Cancelled()
+                got = os.preadv(self.fd, [buffer[:min(HASH_READ, self.size - position)]], position)
+                if not got:
+                    raise UploadError("the file got shorter while it was being uploaded")
+                digest.update(buffer[:got])  # releases the GIL
+                position += got
+            self.digest = digest.hexdigest()
+        except BaseException as exc:  # noqa: BLE001 - handed to result()
+            self.error = exc
+        finally:
+            self.seconds = time.monotonic() - started
+
+    def result(self) -> str:
+        while self.thread.is_alive():
+            self.thread.join(timeout=0.2)  # short joins: Ctrl-C still gets through
+        if self.error is not None:
+            if isinstance(self.error, OSError):
+                raise UploadError(f"reading the file for its sha256 failed: {self.error}") from None
+            raise self.error
+        assert self.digest is not None
+        return self.digest
 
 
 # ---------------------------------------------------------------- retries
@@ -211,11 +299,102 @@ class Signed:
     deadline: float  # time.monotonic() at which the URL expires
 
 
+class PartChecksums:
+    """Each part's CRC32, computed once and cached: by a prefetch thread that keeps at most
+    ``lead`` parts ahead of the parts handed to the senders, or by whichever thread asks first
+    (``get``). Thread-safe; a part being computed by one thread is waited for, not recomputed."""
+
+    def __init__(self, fd: int, part_size: int, part_length: Callable[[int], int], stop: threading.Event) -> None:
+        self.fd, self.part_size, self.part_length, self.stop = fd, part_size, part_length, stop
+        self.values: dict[int, str] = {}
+        self.busy: dict[int, threading.Event] = {}
+        self.lock = threading.Lock()
+        self.computed = 0  # parts whose bytes were read for their CRC (each at most once)
+        self.seconds = 0.0  # time spent computing, summed over threads
+        self._dispatched = 0
+        self._moved = threading.Condition()
+        self.thread: threading.Thread | None = None
+
+    def ready(self, n: int) -> bool:
+        return n in self.values
+
+    def known_soon(self, n: int) -> bool:
+        """Known, or being computed by some thread (``get`` then waits for it, not reads it)."""
+        return n in self.values or n in self.busy
+
+    def get(self, n: int) -> str:
+        """The part's CRC32, computed here unless it is known or another thread is computing it."""
+        while True:
+            value = self._claim_or_wait(n, wait=True)
+            if value is not None:
+                return value
+
+    def _claim_or_wait(self, n: int, wait: bool) -> str | None:
+        with self.lock:
+            if n in self.values:
+                return self.values[n]
+            other = self.busy.get(n)
+            if other is None:
+                self.busy[n] = mine = threading.Event()
+        if other is not None:
+            if wait:
+                while not other.wait(0.2):
+                    if self.stop.is_set():
+                        raise _Cancelled()
+            return None
+        started = time.monotonic()
+        try:
+            value = crc32_of_range(self.fd, (n - 1) * self.part_size, self.part_length(n), self.stop)
+        except BaseException:
+            with self.lock:
+                self.busy.pop(n, None)
+            mine.set()  # a waiter tries again itself
+            raise
+        with self.lock:
+            self.values[n] = value  # before the waiters wake
+            self.busy.pop(n, None)
+            self.computed += 1
+            self.seconds += time.monotonic() - started
+        mine.set()
+        return value
+
+    def dispatched(self) -> None:
+        """A sender took the next part: the prefetcher may move one part further."""
+        with self._moved:
+            self._dispatched += 1
+            self._moved.notify()
+
+    def prefetch(self, order: list[int], lead: int) -> None:
+        """Compute ``order``'s CRCs in a daemon thread, at most ``lead`` parts past the last one
+        handed to a sender (the reads then stay close to the sends: on a file larger than the
+        page cache, the sends find the bytes the CRC pass just read)."""
+
+        def run() -> None:
+            try:
+                for i, n in enumerate(order):
+                    with self._moved:
+                        while i >= self._dispatched + lead and not self.stop.is_set():
+                            self._moved.wait(0.5)
+                    if self.stop.is_set():
+                        return
+                    self._claim_or_wait(n, wait=False)
+            except BaseException:  # noqa: BLE001 - a sender computing the same part will report it
+                return
+
+        self.thread = threading.Thread(target=run, name="kadr-crc32", daemon=True)
+        self.thread.start()
+
+
 class Signer:
-    """Presigned URLs on demand, a batch of upcoming parts per API call; thread-safe."""
+    """Presigned URLs on demand, a batch of upcoming parts per API call; thread-safe.
+
+    With ``checksums``, every part is signed with its CRC32: the part asked for is checksummed
+    first (outside the lock), and the batch takes the upcoming parts whose CRC32 is known or
+    being computed right now (waiting for those is shorter than another signing call)."""
 
     def __init__(self, api: ApiClient, file_id: str, order: list[int], batch: int,
-                 refresh_margin: float = 60.0, clock: Callable[[], float] = time.monotonic) -> None:
+                 refresh_margin: float = 60.0, clock: Callable[[], float] = time.monotonic,
+                 checksums: PartChecksums | None = None) -> None:
         self.api = api
         self.file_id = file_id
         self.order = order
@@ -223,6 +402,7 @@ class Signer:
         self.batch = max(1, min(MAX_SIGN_BATCH, batch))
         self.margin = refresh_margin
         self.clock = clock
+        self.checksums = checksums
         self.urls: dict[int, Signed] = {}
         self.done: set[int] = set()
         self.lock = threading.Lock()
@@ -236,6 +416,9 @@ class Signer:
         signed = self.urls.get(n)
         if self._fresh(signed):
             return signed  # type: ignore[return-value]
+        crcs = self.checksums
+        if crcs is not None:
+            crcs.get(n)  # before the lock: other workers keep signing meanwhile
         with self.lock:
             signed = self.urls.get(n)
             if self._fresh(signed):
@@ -244,14 +427,17 @@ class Signer:
             for m in self.order[self.index.get(n, len(self.order)) + 1:]:
                 if len(wanted) >= self.batch:
                     break
-                if m not in self.done and not self._fresh(self.urls.get(m)):
+                if m not in self.done and not self._fresh(self.urls.get(m)) and (crcs is None or crcs.known_soon(m)):
                     wanted.append(m)
             self._sign(wanted)
             return self.urls[n]
 
     def _sign(self, numbers: list[int]) -> None:
         started = self.clock()
-        response = self.api.call("POST", f"/files/{self.file_id}/parts", json={"part_numbers": numbers})
+        body: dict[str, Any] = {"part_numbers": numbers}
+        if self.checksums is not None:
+            body["checksums"] = {str(m): self.checksums.get(m) for m in numbers}  # known or nearly: no reads here
+        response = self.api.call("POST", f"/files/{self.file_id}/parts", json=body)
         try:
             parts = response.json()["parts"]
         except (ValueError, KeyError, TypeError):
@@ -286,17 +472,6 @@ class Signer:
 
 # ---------------------------------------------------------------- sending
 
-_buffers = threading.local()
-
-
-def _send_buffer(size: int) -> memoryview:
-    """One reusable read buffer per sending thread: no allocation per chunk."""
-    view = getattr(_buffers, "view", None)
-    if view is None or len(view) < size:
-        view = _buffers.view = memoryview(bytearray(size))
-    return view
-
-
 class PartBody:
     """A part of the file as a request body: read with os.preadv into the sending thread's
     buffer, 1 MiB at a time, each chunk handed to the socket before the next is read.
@@ -317,7 +492,7 @@ class PartBody:
 
     def __iter__(self) -> Iterator[bytes]:
         position, end = self.offset, self.offset + self.length
-        buffer = _send_buffer(self.chunk)
+        buffer = _thread_buffer("send", self.chunk)
         while position < end:
             if self.stop.is_set():
                 raise _Cancelled()
@@ -369,7 +544,7 @@ class Uploader:
     def __init__(self, api: str, token: str, *, concurrency: int = 8, state_dir: str | Path | None = None,
                  session: requests.Session | None = None, retry: RetryPolicy | None = None,
                  progress: bool | None = None, sign_batch: int | None = None, refresh_margin: float = 60.0,
-                 poll_timeout: float = 120.0, poll_interval: float = 0.1,
+                 poll_timeout: float = 120.0, poll_interval: float = 0.1, crc_lead: int | None = None,
                  timeout: tuple[float, float] = (10, 120), log: Callable[[str], None] | None = None) -> None:
         if concurrency < 1:
             raise UploadError("concurrency must be at least 1")
@@ -381,12 +556,16 @@ class Uploader:
         self.store = StateStore(Path(state_dir) if state_dir else None)
         self.progress = progress
         self.sign_batch = sign_batch or max(16, 4 * concurrency)
+        # how many parts the CRC32 prefetcher may run past the last part handed to a sender
+        self.crc_lead = crc_lead or 2 * max(1, min(MAX_SIGN_BATCH, self.sign_batch))
         self.refresh_margin = refresh_margin
         self.poll_timeout = poll_timeout
         self.poll_interval = poll_interval
         self.timeout = timeout
         self.log = log or (lambda message: print(f"kadr: {message}", file=sys.stderr))
         self.signer: Signer | None = None
+        self.checksums: PartChecksums | None = None
+        self.hasher: BackgroundHash | None = None
         self._resumed = False
         self.timings: dict[str, float] = {}
         self._sent_lock = threading.Lock()
@@ -395,8 +574,10 @@ class Uploader:
     # ------------------------------------------------------------ public
 
     def upload(self, path: str | Path, *, kind: str | None = None, target_audience: str | None = None,
-               content_type: str | None = None,
-               on_part_done: Callable[[PartDone], None] | None = None) -> dict[str, Any]:
+               content_type: str | None = None, on_part_done: Callable[[PartDone], None] | None = None,
+               wait: bool = True) -> dict[str, Any]:
+        """Upload ``path``; with ``wait`` (the default) return once the server has verified the
+        stored object (status ``processing``; ``error`` raises), else right after complete."""
         started = time.monotonic()
         self.stop.clear()
         path = Path(path)
@@ -422,16 +603,18 @@ class Uploader:
         try:
             self.store.lock(key)
             args = (key, fd, path, real, st, kind, target_audience, content_type or guess_content_type(path),
-                    on_part_done, started)
+                    on_part_done, started, wait)
             try:
                 return self._upload(*args)
             except UploadGone as exc:
+                self._halt_helpers()
                 self.store.delete(key)  # nothing left to resume
                 if not self._resumed:
                     raise UploadGone(f"{exc}; run the same command again to start over") from None
                 self.log(f"{exc}; starting over")
                 return self._upload(*args)
             finally:
+                self._halt_helpers()
                 self.store.unlock(key)
         finally:
             os.close(fd)
@@ -440,12 +623,14 @@ class Uploader:
 
     def _upload(self, key: str, fd: int, path: Path, real: str, st: os.stat_result, kind: str,
                 target_audience: str | None, content_type: str,
-                on_part_done: Callable[[PartDone], None] | None, started: float) -> dict[str, Any]:
+                on_part_done: Callable[[PartDone], None] | None, started: float, wait: bool) -> dict[str, Any]:
         self.stop.clear()
-        self.timings: dict[str, float] = {}
+        self.timings = {}
+        self.signer = self.checksums = self.hasher = None
         size = st.st_size
         state = self.store.load(key)
         resumed = self._resumed = False
+        record: dict[str, Any] | None = None
         if state is not None and not state.same_file(size, st.st_mtime_ns):
             self.log(f"{path.name} changed since the interrupted upload; starting over")
             self._abandon(state)
@@ -454,7 +639,9 @@ class Uploader:
         if state is not None and state.file_id:
             verdict = self._check_resumable(key, state)
             if isinstance(verdict, dict):
-                return self._summary(verdict, state, size, 0, 0, 0, started, resumed=True)
+                # completed and verified before this run: nothing to send, nothing to wait for
+                return self._summary(verdict, state, size, 0, 0, 0, started, resumed=True, completed_at=started,
+                                     verified_at=started)
             if verdict:
                 resumed = self._resumed = True
             else:
@@ -462,38 +649,79 @@ class Uploader:
         if state is None:
             state = UploadState(api=self.api.base, path=real, size=size, mtime_ns=st.st_mtime_ns, kind=kind,
                                 target_audience=target_audience, idempotency_key=str(uuid.uuid4()))
-        if not state.sha256:
-            mark = time.monotonic()
-            state.sha256 = self._hash(path, size)
-            self.timings["hash"] = time.monotonic() - mark
-            self.store.save(key, state)  # the Idempotency-Key is on disk before the file exists
         if not state.file_id:
+            self.store.save(key, state)  # the Idempotency-Key is on disk before the file exists
+            mark = time.monotonic()
             self._create(key, state, path, content_type)
+            self.timings["create"] = time.monotonic() - mark
         job = _Job(path, size, fd, state, int(state.part_size or 0), int(state.part_count or 0))
 
         reused: dict[int, str] = {}
+        sent_parts = sent_bytes = 0
         if not state.completed:
+            if not state.sha256:  # else known from an earlier run of this upload
+                self.hasher = BackgroundHash(fd, size, self.stop).start()
             if resumed:
                 reused = self._held_parts(job)
             mark = time.monotonic()
-            etags, sent_parts, sent_bytes = self._send_missing(job, reused, on_part_done)
+            etags, sent_parts, sent_bytes = self._send_missing(key, job, reused, on_part_done)
             self.timings["parts"] = time.monotonic() - mark
             self._check_unchanged(path, st)
             mark = time.monotonic()
+            if self.hasher is not None and not self.hasher.done():
+                self._note("waiting for the file's sha256 ...")
+            sha256 = self._file_sha256(key, state)
+            self.timings["hash_wait"] = time.monotonic() - mark
+            mark = time.monotonic()
             self._note("completing the upload ...")
-            self._complete(key, job, {**reused, **etags})
+            record = self._complete(key, job, {**reused, **etags}, sha256)
             self.timings["complete"] = time.monotonic() - mark
-        else:
-            sent_parts = sent_bytes = 0
-        mark = time.monotonic()
+        completed_at = time.monotonic()
+        if not wait:
+            self.store.delete(key)  # done on our side; GET /files/{id} tells the verdict
+            if record is None:
+                record = self.api.json("GET", f"/files/{state.file_id}")
+            return self._summary(record, state, size, sent_bytes, sent_parts, len(reused), started, resumed,
+                                 completed_at=completed_at, verified_at=None)
         self._note("waiting for the server to check the stored file's size and sha256 ...")
         record = self._wait_verified(state)
-        self.timings["verify"] = time.monotonic() - mark
+        verified_at = time.monotonic()
+        self.timings["verify"] = verified_at - completed_at
         self.store.delete(key)
         if record.get("status") == "error":
             reason = record.get("error") or "no reason given"
             raise UploadError(f"the server rejected the stored file {state.file_id}: {reason}")
-        return self._summary(record, state, size, sent_bytes, sent_parts, len(reused), started, resumed)
+        return self._summary(record, state, size, sent_bytes, sent_parts, len(reused), started, resumed,
+                             completed_at=completed_at, verified_at=verified_at)
+
+    def _halt_helpers(self) -> None:
+        """Stop the background sha256 and CRC32 threads (they read the file descriptor the caller
+        is about to close); they look at ``stop`` between reads."""
+        helpers = [h for h in (self.hasher.thread if self.hasher else None,
+                               self.checksums.thread if self.checksums else None) if h is not None]
+        if any(h.is_alive() for h in helpers):
+            self.stop.set()
+            for thread in helpers:
+                thread.join(timeout=5)
+
+    def _file_sha256(self, key: str, state: UploadState) -> str:
+        """The background hash's result, kept in the state (a resume needs not hash again)."""
+        if self.hasher is not None:
+            digest = self.hasher.result()
+            self.timings["hash"] = self.hasher.seconds  # in the background, alongside the parts
+            if digest != state.sha256:
+                state.sha256 = digest
+                self.store.save(key, state)
+        if not state.sha256:
+            raise UploadError("internal: no sha256 for the file")
+        return state.sha256
+
+    def _keep_hash(self, key: str, state: UploadState) -> None:
+        """Once the background hash is done, write it to the state while the parts still go out."""
+        hasher = self.hasher
+        if hasher is not None and not state.sha256 and hasher.done() and hasher.digest:
+            state.sha256 = hasher.digest
+            self.store.save(key, state)
 
     def _check_resumable(self, key: str, state: UploadState) -> bool | dict[str, Any]:
         """True: resume this upload; False: forget it and start over; a dict: it is already done."""
@@ -507,7 +735,10 @@ class Uploader:
             raise
         status = record.get("status")
         if status == "pending":
-            if not record.get("upload") and not state.completed:
+            plan = record.get("upload")
+            if isinstance(plan, dict):
+                state.part_checksum = plan.get("part_checksum")  # the server's word, not ours
+            if not plan and not state.completed:
                 state.completed = True  # completed before the crash, not yet verified: just wait
                 self.store.save(key, state)
             self.log(f"resuming upload {state.file_id}")
@@ -530,17 +761,10 @@ class Uploader:
             except UploadError:
                 pass  # best effort: the bucket's lifecycle rule aborts it anyway
 
-    def _hash(self, path: Path, size: int) -> str:
-        bar = self._bar(size, f"sha256 {path.name}")
-        try:
-            return sha256_of(path, bar.update if bar else None)
-        finally:
-            if bar:
-                bar.close()
-
     def _create(self, key: str, state: UploadState, path: Path, content_type: str) -> None:
+        # No sha256 here: it is computed while the parts go out and declared on complete.
         body: dict[str, Any] = {"filename": path.name, "size": state.size, "content_type": content_type,
-                                "kind": state.kind, "sha256": state.sha256}
+                                "kind": state.kind, "part_checksum": "crc32"}
         if state.target_audience:
             body["target_audience"] = state.target_audience
         # 409: an earlier attempt with this key is still in progress on the server (a timeout here).
@@ -552,6 +776,7 @@ class Uploader:
             state.upload_id = str(upload["upload_id"])
             state.part_size = int(upload["part_size"])
             state.part_count = int(upload["part_count"])
+            state.part_checksum = upload.get("part_checksum")  # "crc32"; None from a server that ignores it
         except (KeyError, TypeError, ValueError):
             raise UploadError("POST /files answered without an id and an upload (upload_id, part_size, "
                               "part_count)") from None
@@ -574,14 +799,19 @@ class Uploader:
                 held[n] = etag
         return held
 
-    def _send_missing(self, job: _Job, reused: dict[int, str],
+    def _send_missing(self, key: str, job: _Job, reused: dict[int, str],
                       on_part_done: Callable[[PartDone], None] | None) -> tuple[dict[int, str], int, int]:
         missing = [n for n in range(1, job.part_count + 1) if n not in reused]
         etags: dict[int, str] = {}
         if not missing:
             return etags, 0, 0
         held_bytes = sum(job.part_length(n) for n in reused)
-        self.signer = signer = Signer(self.api, str(job.state.file_id), missing, self.sign_batch, self.refresh_margin)
+        checksums = None
+        if job.state.part_checksum == "crc32":
+            self.checksums = checksums = PartChecksums(job.fd, job.part_size, job.part_length, self.stop)
+            checksums.prefetch(missing, self.crc_lead)
+        self.signer = signer = Signer(self.api, str(job.state.file_id), missing, self.sign_batch, self.refresh_margin,
+                                      checksums=checksums)
         work: queue.SimpleQueue[int] = queue.SimpleQueue()
         for n in missing:
             work.put(n)
@@ -594,6 +824,8 @@ class Uploader:
                     n = work.get_nowait()
                 except queue.Empty:
                     return
+                if checksums is not None:
+                    checksums.dispatched()
                 try:
                     results.put(("ok", n, self._send_part(job, signer, n)))
                 except BaseException as exc:  # noqa: BLE001 - handed to the calling thread
@@ -618,6 +850,7 @@ class Uploader:
                     kind = ""
                 if kind == "error":
                     raise value
+                self._keep_hash(key, job.state)
                 if kind == "ok":
                     etags[n] = value
                     signer.finished(n)
@@ -640,6 +873,8 @@ class Uploader:
         finally:
             if bar is not None:
                 bar.close()
+        if checksums is not None:
+            self.timings["crc32"] = checksums.seconds  # summed over the threads that computed
         return etags, parts_sent, bytes_sent
 
     def _count(self, n: int) -> None:
@@ -683,6 +918,9 @@ class Uploader:
                     signer.invalidate(signed)
                 elif status == 404 and code == "NoSuchUpload":
                     raise UploadGone(f"S3 no longer has upload {job.state.file_id} (aborted or expired)")
+                elif code in ("BadDigest", "InvalidDigest"):
+                    raise UploadError(f"S3 refused part {n}: {status} {code}: {message} (the part's bytes differ "
+                                      f"from the CRC32 computed before sending it: did the file change?)")
                 else:
                     raise UploadError(f"S3 refused part {n}: {status} {code}: {message}")
             self._count(-body.sent)
@@ -699,13 +937,14 @@ class Uploader:
         if now.st_size != before.st_size or now.st_mtime_ns != before.st_mtime_ns:
             raise UploadError(f"{path} changed while it was being uploaded; run again to upload the new content")
 
-    def _complete(self, key: str, job: _Job, etags: dict[int, str]) -> None:
+    def _complete(self, key: str, job: _Job, etags: dict[int, str], sha256: str) -> dict[str, Any]:
         parts = [{"part_number": n, "etag": etags[n]} for n in range(1, job.part_count + 1) if n in etags]
         if len(parts) != job.part_count:
             raise UploadError(f"internal: {len(parts)} of {job.part_count} parts have an ETag")
-        self.api.call("POST", f"/files/{job.state.file_id}/complete", json={"parts": parts})
+        record = self.api.json("POST", f"/files/{job.state.file_id}/complete", json={"parts": parts, "sha256": sha256})
         job.state.completed = True
         self.store.save(key, job.state)
+        return record
 
     def _wait_verified(self, state: UploadState) -> dict[str, Any]:
         """Poll GET /files/{id} until the server has checked the object (status leaves pending)."""
@@ -719,7 +958,7 @@ class Uploader:
                 raise UploadError(f"file {state.file_id} is still pending {self.poll_timeout:.0f} s after "
                                   f"completing; run the same command again to keep waiting")
             time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
-            interval = min(interval * 1.5, 2.0)
+            interval = min(interval * 1.25, 1.0)  # one GET a second at most; the verdict is seen <= 1 s late
 
     # ------------------------------------------------------------ reporting
 
@@ -743,25 +982,44 @@ class Uploader:
                     disable=None if self.progress is None else False, mininterval=0.2)
 
     def _summary(self, record: dict[str, Any], state: UploadState, size: int, bytes_sent: int, parts_sent: int,
-                 parts_reused: int, started: float, resumed: bool) -> dict[str, Any]:
-        seconds = time.monotonic() - started
+                 parts_reused: int, started: float, resumed: bool, completed_at: float,
+                 verified_at: float | None = None) -> dict[str, Any]:
+        now = time.monotonic()
+        seconds, to_complete = now - started, completed_at - started
+        to_verified = None if verified_at is None else verified_at - started
+
+        def rate(elapsed: float | None) -> float | None:
+            if elapsed is None:
+                return None
+            return round(bytes_sent / MiB / elapsed, 2) if elapsed > 0 else 0.0
+
         return {
             "file_id": state.file_id,
             "status": record.get("status"),
+            "verified": verified_at is not None and record.get("status") not in ("pending", "error"),
             "filename": record.get("filename", Path(state.path).name),
             "size": size,
-            "sha256": state.sha256,
+            "sha256": state.sha256 or record.get("sha256"),
             "kind": state.kind,
             "part_size": state.part_size,
             "part_count": state.part_count,
+            "part_checksum": state.part_checksum,
             "bytes_sent": bytes_sent,
             "parts_sent": parts_sent,
             "parts_reused": parts_reused,
             "resumed": resumed,
+            # the whole run; until S3 had assembled the object (complete returned); until the
+            # server had verified it (null with wait=False / --no-wait)
             "seconds": round(seconds, 3),
-            "mib_per_s": round(bytes_sent / MiB / seconds, 2) if seconds > 0 else 0.0,
+            "seconds_to_complete": round(to_complete, 3),
+            "seconds_to_verified": None if to_verified is None else round(to_verified, 3),
+            "mib_per_s": rate(seconds),
+            "mib_per_s_to_complete": rate(to_complete),
+            "mib_per_s_to_verified": rate(to_verified),
             "sign_calls": self.signer.calls if self.signer else 0,
-            # where the time went: hashing, sending parts, completing, the server's verification
+            "crc32_parts_computed": self.checksums.computed if self.checksums else 0,
+            # where the time went: create, parts, the background sha256 (overlaps the parts) and
+            # how long complete waited for it, complete, the server's verification
             "timings": {k: round(v, 3) for k, v in self.timings.items()},
         }
 

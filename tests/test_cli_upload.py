@@ -1,15 +1,19 @@
-"""The `kadr upload` CLI against the local stack: intact uploads, resume, retries, exit codes.
+"""The `kadr upload` CLI against the local stack: intact uploads, part CRC32s, the sha256
+declared on complete, resume, retries, --no-wait, exit codes.
 
 Part size is 5 MiB here (conftest sets KADR_PART_SIZE), so a 64 MiB file has 13 parts.
 """
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import os
 import subprocess
 import sys
 import threading
+import time
+import zlib
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -23,10 +27,12 @@ from infra.stack import ROOT
 from kadr_cli import main as cli
 from kadr_cli.config import resolve
 from kadr_cli.errors import UploadError
-from kadr_cli.uploader import PartDone, RetryPolicy, Signer, Uploader, make_session, sha256_of
+from kadr_cli.uploader import (BackgroundHash, PartChecksums, PartDone, RetryPolicy, Signer, Uploader,
+                               crc32_of_range, make_session, sha256_of)
 from tests.helpers import Api
 
 MIB = 1024 * 1024
+PART = 5 * MIB  # conftest's KADR_PART_SIZE
 FAST = RetryPolicy(attempts=6, base=0.01, cap=0.05)
 KADR = ROOT / ".venv" / "bin" / "kadr"
 
@@ -48,6 +54,15 @@ def random_file(folder: Path, size: int, name: str = "clip.mp4") -> Path:
 
 def local_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def crc32_b64(data: bytes) -> str:
+    return base64.b64encode(zlib.crc32(data).to_bytes(4, "big")).decode()
+
+
+def local_crc32s(path: Path, part_size: int = PART) -> dict[int, str]:
+    data = path.read_bytes()
+    return {i // part_size + 1: crc32_b64(data[i:i + part_size]) for i in range(0, len(data), part_size)}
 
 
 def object_key(file_id: str) -> str:
@@ -110,7 +125,76 @@ def test_a_64_mib_file_arrives_intact(stack: Any, api: Api, tmp_path: Path, stat
     assert file["status"] == "processing" and file["size"] == 64 * MIB
     assert file["kind"] == "video" and file["content_type"] == "video/mp4" and file["target_audience"] == "12+"
     assert state_files(state_dir) == []  # nothing left to resume
-    assert summary["sign_calls"] == 1  # 13 parts fit one signing batch
+    # Batched: the 13 parts fit one batch of 32, but a batch takes only the parts whose CRC32 is known or
+    # being computed, so the first one or two calls, made while the workers start, hold a few parts each.
+    assert summary["sign_calls"] <= 5
+    assert summary["part_checksum"] == "crc32" and summary["crc32_parts_computed"] == 13
+    assert summary["verified"] is True
+    assert 0 < summary["seconds_to_complete"] <= summary["seconds_to_verified"] <= summary["seconds"]
+
+
+class Recorder(HTTPAdapter):
+    """Records what the uploader sends: the API calls' JSON bodies and each S3 part PUT's headers."""
+
+    def __init__(self, api_base: str, **kw: Any) -> None:
+        super().__init__(**kw)
+        self.api_base = api_base
+        self.calls: list[tuple[str, str, Any]] = []
+        self.puts: dict[int, list[dict[str, str]]] = {}
+        self.lock = threading.Lock()
+
+    def send(self, request: requests.PreparedRequest, **kw: Any) -> requests.Response:
+        with self.lock:
+            if request.url.startswith(self.api_base):
+                body = json.loads(request.body) if request.body else None
+                self.calls.append((request.method, request.url[len(self.api_base):].split("?")[0], body))
+            elif request.method == "PUT" and "partNumber=" in request.url:
+                number = int(request.url.split("partNumber=")[1].split("&")[0])
+                self.puts.setdefault(number, []).append(dict(request.headers))
+        return super().send(request, **kw)
+
+    def bodies(self, method: str, suffix: str) -> list[Any]:
+        return [body for m, path, body in self.calls if m == method and path.endswith(suffix)]
+
+
+def recording_session(stack: Any, concurrency: int) -> tuple[requests.Session, Recorder]:
+    session = make_session(concurrency)
+    adapter = Recorder(stack.api_url, pool_maxsize=concurrency + 4, max_retries=0)
+    session.mount("http://", adapter)
+    return session, adapter
+
+
+def test_parts_carry_their_crc32_and_the_sha256_is_declared_on_complete(
+        stack: Any, api: Api, tmp_path: Path, state_dir: Path, uploaded: list[str]) -> None:
+    size = 4 * PART + MIB + 1  # 5 parts, the last one short
+    path = random_file(tmp_path, size, "cut.mov")
+    crcs, sha = local_crc32s(path), local_sha256(path)
+    session, rec = recording_session(stack, 3)
+    summary = uploader(stack, state_dir, concurrency=3, session=session).upload(path)
+    uploaded.append(summary["file_id"])
+
+    (create,) = rec.bodies("POST", "/files")
+    assert create["part_checksum"] == "crc32" and "sha256" not in create  # the sha256 comes on complete
+    signing = rec.bodies("POST", "/parts")
+    assert sorted(n for body in signing for n in body["part_numbers"]) == [1, 2, 3, 4, 5]
+    for body in signing:  # every requested part has its CRC32, and only those
+        assert body["checksums"] == {str(n): crcs[n] for n in body["part_numbers"]}
+    assert sorted(rec.puts) == [1, 2, 3, 4, 5]
+    for n, attempts in rec.puts.items():  # S3 got each part with the header signed into its URL
+        assert [h.get("x-amz-checksum-crc32") for h in attempts] == [crcs[n]]
+    (complete,) = rec.bodies("POST", "/complete")
+    assert complete["sha256"] == sha and [p["part_number"] for p in complete["parts"]] == [1, 2, 3, 4, 5]
+
+    assert summary["status"] == "processing" and summary["sha256"] == sha == stored_sha256(summary["file_id"])
+    assert summary["crc32_parts_computed"] == 5 and {"hash", "hash_wait", "crc32"} <= set(summary["timings"])
+    record = api.get(f"/files/{summary['file_id']}", role="uploader").json()
+    assert record["status"] == "processing" and record["sha256"] == sha
+    # The multipart upload was created with CRC32: S3 assembled a composite checksum of the parts.
+    head = client("s3").head_object(Bucket=settings().media_bucket, Key=object_key(summary["file_id"]),
+                                    ChecksumMode="ENABLED")
+    composite = crc32_b64(b"".join(base64.b64decode(crcs[n]) for n in range(1, 6)))
+    assert head["ChecksumCRC32"].split("-")[0] == composite  # (moto's HEAD leaves out the "-5")
+    assert head.get("ChecksumType", "COMPOSITE") == "COMPOSITE"
 
 
 def test_an_interrupted_upload_resumes_and_sends_only_the_missing_parts(
@@ -132,7 +216,8 @@ def test_an_interrupted_upload_resumes_and_sends_only_the_missing_parts(
     held_bytes = sum(p["size"] for p in held)
     assert 3 <= len(held) < 10  # the crash left parts in S3, not all of them
 
-    summary = uploader(stack, state_dir, concurrency=4).upload(path)
+    session, rec = recording_session(stack, 4)
+    summary = uploader(stack, state_dir, concurrency=4, session=session).upload(path)
     assert summary["file_id"] == file_id and summary["resumed"] is True
     assert summary["parts_reused"] == len(held) > 0
     assert summary["bytes_sent"] == size - held_bytes
@@ -140,6 +225,57 @@ def test_an_interrupted_upload_resumes_and_sends_only_the_missing_parts(
     assert summary["status"] == "processing"
     assert stored_sha256(file_id) == local_sha256(path)
     assert state_files(state_dir) == []
+    # The resumed run signs (with CRC32s) and sends only the missing parts, and declares the sha256.
+    crcs = local_crc32s(path)
+    missing = sorted(set(range(1, 11)) - {p["part_number"] for p in held})
+    assert sorted(rec.puts) == missing and summary["crc32_parts_computed"] == len(missing)
+    assert all(rec.puts[n][0]["x-amz-checksum-crc32"] == crcs[n] for n in missing)
+    assert all(body["checksums"] == {str(n): crcs[n] for n in body["part_numbers"]}
+               for body in rec.bodies("POST", "/parts"))
+    assert rec.bodies("POST", "/files") == []
+    assert rec.bodies("POST", "/complete")[0]["sha256"] == local_sha256(path)
+
+
+def crash_after(parts: int) -> Any:
+    def crash(done: PartDone) -> None:
+        if done.parts_sent == parts:
+            raise Crash()
+    return crash
+
+
+def test_a_resume_hashes_again_when_the_state_has_no_sha256(stack: Any, tmp_path: Path, state_dir: Path,
+                                                           uploaded: list[str]) -> None:
+    path = random_file(tmp_path, 3 * PART + 77, "scene.wav")
+    with pytest.raises(Crash):
+        uploader(stack, state_dir, concurrency=1).upload(path, on_part_done=crash_after(1))
+    (saved,) = state_files(state_dir)
+    state = json.loads(saved.read_text())
+    uploaded.append(state["file_id"])
+    assert state["part_checksum"] == "crc32"
+    state["sha256"] = None  # as if the crash came before the background hash had finished
+    saved.write_text(json.dumps(state))
+
+    summary = uploader(stack, state_dir, concurrency=2).upload(path)
+    assert summary["resumed"] is True and summary["status"] == "processing"
+    assert "hash" in summary["timings"]  # hashed again, alongside the missing parts
+    assert summary["sha256"] == local_sha256(path) == stored_sha256(summary["file_id"])
+
+
+def test_a_sha256_kept_in_the_state_is_declared_as_is_and_checked_by_the_server(
+        stack: Any, tmp_path: Path, state_dir: Path, uploaded: list[str]) -> None:
+    path = random_file(tmp_path, 2 * PART + 5, "line.flac")
+    with pytest.raises(Crash):
+        uploader(stack, state_dir, concurrency=1).upload(path, on_part_done=crash_after(1))
+    (saved,) = state_files(state_dir)
+    state = json.loads(saved.read_text())
+    uploaded.append(state["file_id"])
+    state["sha256"] = "0" * 64  # kept from "before the crash", and wrong
+    saved.write_text(json.dumps(state))
+
+    session, rec = recording_session(stack, 2)
+    with pytest.raises(UploadError, match=r"rejected the stored file .*sha256 differs"):
+        uploader(stack, state_dir, concurrency=2, session=session).upload(path)
+    assert rec.bodies("POST", "/complete")[0]["sha256"] == "0" * 64  # not hashed again
 
 
 def test_a_changed_file_is_not_resumed(stack: Any, tmp_path: Path, state_dir: Path, uploaded: list[str]) -> None:
@@ -187,13 +323,16 @@ class FaultyS3(HTTPAdapter):
         self.api_base = api_base
         self.faults = faults
         self.signed: list[int] = []
+        self.checksums: list[dict[str, str] | None] = []
         self.puts: list[int] = []
         self.lock = threading.Lock()
 
     def send(self, request: requests.PreparedRequest, **kw: Any) -> requests.Response:
         if request.url.startswith(self.api_base) and request.method == "POST" and request.url.endswith("/parts"):
+            body = json.loads(request.body)
             with self.lock:
-                self.signed += json.loads(request.body)["part_numbers"]
+                self.signed += body["part_numbers"]
+                self.checksums.append(body.get("checksums"))
         if request.method == "PUT" and "partNumber=" in request.url:
             number = int(request.url.split("partNumber=")[1].split("&")[0])
             with self.lock:
@@ -237,6 +376,11 @@ def test_an_expired_url_is_re_signed_and_the_part_retried(stack: Any, tmp_path: 
     assert adapter.signed.count(2) == 3  # signed once, then again after each 403
     assert adapter.signed.count(1) == 1
     assert stored_sha256(summary["file_id"]) == local_sha256(path)
+    # Re-signing reuses the cached CRC32s: each part was read for its checksum once.
+    assert summary["crc32_parts_computed"] == 4
+    crcs = local_crc32s(path)
+    assert all(sent == {k: crcs[int(k)] for k in sent} for sent in adapter.checksums if sent is not None)
+    assert None not in adapter.checksums
 
 
 class LostResponses(HTTPAdapter):
@@ -339,7 +483,33 @@ def test_the_console_script_uploads_and_prints_a_json_summary(stack: Any, tmp_pa
     assert summary["status"] == "processing" and summary["kind"] == "subtitles"
     assert summary["bytes_sent"] == 12 * MIB and summary["parts_sent"] == 3 and summary["parts_reused"] == 0
     assert summary["sha256"] == local_sha256(path)
-    assert {"seconds", "mib_per_s"} <= set(summary)
+    assert {"seconds", "mib_per_s", "mib_per_s_to_complete", "mib_per_s_to_verified"} <= set(summary)
+    assert summary["verified"] is True
+    assert 0 < summary["seconds_to_complete"] <= summary["seconds_to_verified"] <= summary["seconds"]
+
+
+def test_no_wait_exits_once_s3_has_the_file_and_the_server_verifies_it_later(
+        stack: Any, api: Api, tmp_path: Path, state_dir: Path, uploaded: list[str]) -> None:
+    path = random_file(tmp_path, 7 * MIB, "take2.mp4")
+    done = run_cli(stack, state_dir, str(path), "--json", "--no-wait")
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    uploaded.append(summary["file_id"])
+    assert summary["status"] == "pending" and summary["verified"] is False
+    assert summary["seconds_to_verified"] is None and summary["mib_per_s_to_verified"] is None
+    assert 0 < summary["seconds_to_complete"] <= summary["seconds"] and "verify" not in summary["timings"]
+    assert summary["bytes_sent"] == 7 * MIB and summary["sha256"] == local_sha256(path)
+    assert state_files(state_dir) == []  # done on the client's side
+    deadline = time.monotonic() + 30
+    while (record := api.get(f"/files/{summary['file_id']}", role="uploader").json())["status"] == "pending":
+        assert time.monotonic() < deadline, "the server never verified the file"
+        time.sleep(0.1)
+    assert record["status"] == "processing" and record["sha256"] == local_sha256(path)
+
+    plain = run_cli(stack, state_dir, str(path), "--no-wait", "--no-progress")  # the one-line report
+    assert plain.returncode == 0, plain.stderr
+    assert "complete after" in plain.stdout and "not waiting for the server's check" in plain.stdout
+    uploaded.append(plain.stdout.split(" -> ")[1].split()[0])
 
 
 def test_a_missing_file_is_a_one_line_error(stack: Any, tmp_path: Path, state_dir: Path) -> None:
@@ -377,9 +547,11 @@ def test_an_unreachable_api_is_a_clear_error(tmp_path: Path, state_dir: Path) ->
 class FakeApi:
     def __init__(self) -> None:
         self.batches: list[list[int]] = []
+        self.bodies: list[dict[str, Any]] = []
 
     def call(self, method: str, path: str, json: Any = None, **_: Any) -> requests.Response:
         self.batches.append(list(json["part_numbers"]))
+        self.bodies.append(json)
         response = requests.Response()
         response.status_code = 200
         response.headers["Date"] = "Mon, 23 Nov 2026 06:00:00 GMT"
@@ -407,6 +579,102 @@ def test_signer_signs_in_batches_ahead_and_re_signs_near_expiry() -> None:
     invalid = signer.get(7)
     signer.invalidate(invalid)
     assert signer.get(7).url == "http://s3/7" and api.batches[-1][0] == 7
+
+
+def test_signer_sends_every_batched_parts_crc32_and_batches_only_parts_whose_crc32_is_known(
+        tmp_path: Path) -> None:
+    path = random_file(tmp_path, 10 * 64 * 1024, "parts.bin")  # 10 parts of 64 KiB
+    crcs = local_crc32s(path, 64 * 1024)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        checksums = PartChecksums(fd, 64 * 1024, lambda n: 64 * 1024, threading.Event())
+        api = FakeApi()
+        signer = Signer(api, "f", list(range(1, 11)), batch=4, checksums=checksums)  # type: ignore[arg-type]
+        checksums.get(2), checksums.get(3)
+        signer.get(1)  # computes 1 itself; 2 and 3 are known, 4 is not
+        assert api.batches == [[1, 2, 3]] and api.bodies[-1]["checksums"] == {str(n): crcs[n] for n in (1, 2, 3)}
+        signer.get(4)
+        assert api.batches[-1] == [4] and api.bodies[-1]["checksums"] == {"4": crcs[4]}
+        assert checksums.computed == 4
+        signer.invalidate(signer.get(2))
+        signer.get(2)  # re-signed with the cached CRC32: nothing read again
+        assert api.batches[-1] == [2] and api.bodies[-1]["checksums"] == {"2": crcs[2]} and checksums.computed == 4
+    finally:
+        os.close(fd)
+
+
+def test_part_crc32s_are_computed_once_however_many_threads_ask(tmp_path: Path) -> None:
+    part = 256 * 1024
+    path = random_file(tmp_path, 6 * part + 1000, "many.bin")
+    crcs = local_crc32s(path, part)
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        def length(n: int) -> int:
+            return min(part, 6 * part + 1000 - (n - 1) * part)
+
+        checksums = PartChecksums(fd, part, length, threading.Event())
+        got: list[tuple[int, str]] = []
+        threads = [threading.Thread(target=lambda n=n: got.append((n, checksums.get(n))))
+                   for n in list(range(1, 8)) * 6]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+        assert checksums.computed == 7 and all(value == crcs[n] for n, value in got) and len(got) == 42
+    finally:
+        os.close(fd)
+
+
+def test_the_crc32_prefetcher_stays_within_its_lead(tmp_path: Path) -> None:
+    part = 64 * 1024
+    path = random_file(tmp_path, 20 * part, "lead.bin")
+    fd = os.open(path, os.O_RDONLY)
+    stop = threading.Event()
+    try:
+        checksums = PartChecksums(fd, part, lambda n: part, stop)
+        checksums.prefetch(list(range(1, 21)), lead=3)
+
+        def settled(count: int) -> bool:
+            deadline = time.monotonic() + 5
+            while checksums.computed < count and time.monotonic() < deadline:
+                time.sleep(0.01)
+            time.sleep(0.05)
+            return checksums.computed == count
+
+        assert settled(3)  # nothing handed to a sender yet: 3 parts ahead, no more
+        for _ in range(4):
+            checksums.dispatched()
+        assert settled(7) and sorted(checksums.values) == list(range(1, 8))
+        stop.set()
+        assert checksums.thread is not None
+        checksums.thread.join(timeout=2)
+        assert not checksums.thread.is_alive()
+    finally:
+        os.close(fd)
+
+
+def test_crc32_of_a_range_matches_zlib_across_chunk_boundaries(tmp_path: Path) -> None:
+    path = random_file(tmp_path, 3 * MIB + 5, "crc.bin")
+    data = path.read_bytes()
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        for offset, length, chunk in ((0, len(data), MIB), (MIB - 3, MIB + 10, MIB), (7, 100_000, 4096),
+                                      (len(data) - 1, 1, MIB)):
+            assert crc32_of_range(fd, offset, length, chunk=chunk) == crc32_b64(data[offset:offset + length])
+        with pytest.raises(UploadError, match="got shorter"):
+            crc32_of_range(fd, len(data) - 10, 20)
+    finally:
+        os.close(fd)
+
+
+def test_the_background_sha256_matches(tmp_path: Path) -> None:
+    path = random_file(tmp_path, 17 * MIB + 3, "bg.bin")
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        hasher = BackgroundHash(fd, 17 * MIB + 3, threading.Event()).start()
+        assert hasher.result() == local_sha256(path) and hasher.done() and hasher.seconds > 0
+    finally:
+        os.close(fd)
 
 
 def test_backoff_is_full_jitter_and_capped() -> None:
