@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test bench clean
+.PHONY: dev test bench bench-upload clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -21,6 +21,9 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	$(PY) -m bench.pages
+
+bench-upload: $(STAMP)
+	$(PY) -m bench.upload --size-mib 1024 --rounds 3
 
 clean:
 	rm -rf $(VENV) .kadr .pytest_cache
