@@ -63,8 +63,8 @@ def create_page(ctx: http.Ctx) -> Response:
 
 @api.route("/pages/{page_id}", roles=None, summary="Page with its items; counts a view of each item",
            tags=["pages"], response="pages.schemas:PageDetail")
-def get_page(ctx: http.Ctx, page_id: str) -> dict:
-    return store.detail(page_id)
+def get_page(ctx: http.Ctx, page_id: str) -> Response:
+    return http.json_text_response(store.detail(page_id))
 
 
 @api.route("/pages/{page_id}", methods=["PATCH"], roles=EDITOR, summary="Rename a page", tags=["pages"],

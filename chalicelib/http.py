@@ -103,11 +103,20 @@ def _parse_query(request: Request, model_ref: str) -> Any:
         raise BadRequest("the query string is not valid", validation_details(exc), code="invalid_query") from None
 
 
-def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+def to_json(body: Any) -> str:
     """UTF-8 JSON. Chalice's own dump escapes non-ASCII, which triples Cyrillic text and pushes
     long pages past Lambda's 6 MB response limit."""
-    return Response(body=json.dumps(body, ensure_ascii=False, separators=(",", ":")), status_code=status,
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
+
+
+def json_text_response(text: str, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """A body already serialized by ``to_json`` (e.g. cached)."""
+    return Response(body=text, status_code=status,
                     headers={"Content-Type": "application/json; charset=utf-8", **(headers or {})})
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return json_text_response(to_json(body), status, headers)
 
 
 def created(location: str, body: Any) -> Response:

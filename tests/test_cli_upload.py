@@ -196,19 +196,27 @@ def test_parts_carry_their_crc32_and_the_sha256_is_declared_on_complete(
     assert head.get("ChecksumType", "COMPOSITE") == "COMPOSITE"
 
 
+def crash_after(parts: int) -> Any:
+    def crash(done: PartDone) -> None:
+        if done.parts_sent == parts:
+            raise Crash()
+    return crash
+
+
+def saved_file_id(state_dir: Path) -> str:
+    """The file id in the one resume state an interrupted upload left."""
+    (saved,) = state_files(state_dir)
+    return json.loads(saved.read_text())["file_id"]
+
+
 def test_an_interrupted_upload_resumes_and_sends_only_the_missing_parts(
         stack: Any, api: Api, tmp_path: Path, state_dir: Path, uploaded: list[str]) -> None:
     size = 48 * MIB + 12345  # 10 parts, the last one short
     path = random_file(tmp_path, size, "take.mov")
 
-    def crash_after_three(done: PartDone) -> None:
-        if done.parts_sent == 3:
-            raise Crash()
-
     with pytest.raises(Crash):
-        uploader(stack, state_dir, concurrency=4).upload(path, on_part_done=crash_after_three)
-    (saved,) = state_files(state_dir)
-    file_id = json.loads(saved.read_text())["file_id"]
+        uploader(stack, state_dir, concurrency=4).upload(path, on_part_done=crash_after(3))
+    file_id = saved_file_id(state_dir)
     uploaded.append(file_id)
     assert api.get(f"/files/{file_id}", role="uploader").json()["status"] == "pending"
     held = api.get(f"/files/{file_id}/parts", role="uploader").json()["parts"]
@@ -233,13 +241,6 @@ def test_an_interrupted_upload_resumes_and_sends_only_the_missing_parts(
                for body in rec.bodies("POST", "/parts"))
     assert rec.bodies("POST", "/files") == []
     assert rec.bodies("POST", "/complete")[0]["sha256"] == local_sha256(path)
-
-
-def crash_after(parts: int) -> Any:
-    def crash(done: PartDone) -> None:
-        if done.parts_sent == parts:
-            raise Crash()
-    return crash
 
 
 def test_a_resume_hashes_again_when_the_state_has_no_sha256(stack: Any, tmp_path: Path, state_dir: Path,
@@ -280,12 +281,9 @@ def test_a_sha256_kept_in_the_state_is_declared_as_is_and_checked_by_the_server(
 def test_a_changed_file_is_not_resumed(stack: Any, tmp_path: Path, state_dir: Path, uploaded: list[str]) -> None:
     path = random_file(tmp_path, 11 * MIB, "notes.txt")
 
-    def crash(done: PartDone) -> None:
-        raise Crash()
-
     with pytest.raises(Crash):
-        uploader(stack, state_dir, concurrency=1).upload(path, on_part_done=crash)
-    first_id = json.loads(state_files(state_dir)[0].read_text())["file_id"]
+        uploader(stack, state_dir, concurrency=1).upload(path, on_part_done=crash_after(1))
+    first_id = saved_file_id(state_dir)
     uploaded.append(first_id)
     with open(path, "r+b") as f:
         f.write(b"edited")
@@ -300,12 +298,9 @@ def test_an_upload_closed_on_the_server_starts_over(stack: Any, api: Api, tmp_pa
                                                    uploaded: list[str]) -> None:
     path = random_file(tmp_path, 11 * MIB, "episode.mkv")
 
-    def crash(done: PartDone) -> None:
-        raise Crash()
-
     with pytest.raises(Crash):
-        uploader(stack, state_dir, concurrency=1).upload(path, on_part_done=crash)
-    first_id = json.loads(state_files(state_dir)[0].read_text())["file_id"]
+        uploader(stack, state_dir, concurrency=1).upload(path, on_part_done=crash_after(1))
+    first_id = saved_file_id(state_dir)
     assert api.delete(f"/files/{first_id}/upload", role="uploader").status_code == 200
     summary = uploader(stack, state_dir).upload(path)
     uploaded.append(summary["file_id"])
@@ -453,7 +448,7 @@ def test_ctrl_c_keeps_the_state_and_the_same_command_resumes(stack: Any, tmp_pat
     assert cli.main(["upload", str(path), "--concurrency", "1", "--json"]) == 130
     err = capsys.readouterr().err
     assert "run the same command again to resume" in err
-    file_id = json.loads(state_files(state_dir)[0].read_text())["file_id"]
+    file_id = saved_file_id(state_dir)
     uploaded.append(file_id)
 
     monkeypatch.setattr(Uploader, "upload", real_upload)
