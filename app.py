@@ -2,9 +2,9 @@
 from chalice import Chalice, Rate, Response
 
 from chalicelib import http
-from chalicelib.config import settings
 from chalicelib.observability import flush_after
 from chalicelib.pages import listing, store, views
+from chalicelib.provider import settings
 from chalicelib.uploads import events as upload_events
 from chalicelib.uploads import service as uploads
 
@@ -20,26 +20,26 @@ UPLOADER = ("uploader",)
 # ---------------------------------------------------------------- service
 
 @api.route("/health", roles=None, summary="Liveness", tags=["service"])
-def health(ctx: http.Ctx) -> dict:
+def health(ctx: http.RequestContext) -> dict:
     return {"status": "ok", "stage": settings().stage}
 
 
 @api.route("/openapi.json", roles=None, summary="This API as an OpenAPI 3 document", tags=["service"])
-def openapi_document(ctx: http.Ctx) -> dict:
+def openapi_document(ctx: http.RequestContext) -> dict:
     from chalicelib import openapi
 
     return openapi.document(app, ctx.base_url)
 
 
 @api.route("/docs", roles=None, summary="Swagger UI", tags=["service"])
-def docs(ctx: http.Ctx) -> Response:
+def docs(ctx: http.RequestContext) -> Response:
     from chalicelib.openapi import SWAGGER_HTML
 
     return Response(body=SWAGGER_HTML, headers={"Content-Type": "text/html; charset=utf-8"})
 
 
 @api.route("/redoc", roles=None, summary="ReDoc", tags=["service"])
-def redoc(ctx: http.Ctx) -> Response:
+def redoc(ctx: http.RequestContext) -> Response:
     from chalicelib.openapi import REDOC_HTML
 
     return Response(body=REDOC_HTML, headers={"Content-Type": "text/html; charset=utf-8"})
@@ -49,33 +49,33 @@ def redoc(ctx: http.Ctx) -> Response:
 
 @api.route("/pages", roles=None, summary="List pages", tags=["pages"],
            query="pages.schemas:PageListQuery", response="pages.schemas:PageList")
-def list_pages(ctx: http.Ctx) -> dict:
+def list_pages(ctx: http.RequestContext) -> dict:
     q = ctx.query
     return listing.list_pages(q.limit, q.cursor, q.title, ctx.base_url)
 
 
 @api.route("/pages", methods=["POST"], roles=EDITOR, summary="Create a page", tags=["pages"],
            body="pages.schemas:PageCreate", response="pages.schemas:PageDetail", status=201)
-def create_page(ctx: http.Ctx) -> Response:
+def create_page(ctx: http.RequestContext) -> Response:
     page = store.create_page(ctx.body.title, ctx.body.items)
     return http.created(f"{ctx.base_url}/pages/{page['id']}", page)
 
 
 @api.route("/pages/{page_id}", roles=None, summary="Page with its items; counts a view of each item",
            tags=["pages"], response="pages.schemas:PageDetail")
-def get_page(ctx: http.Ctx, page_id: str) -> Response:
-    return http.json_text_response(store.detail(page_id))
+def get_page(ctx: http.RequestContext, page_id: str) -> Response:
+    return http.detail_response(store.detail(page_id))
 
 
 @api.route("/pages/{page_id}", methods=["PATCH"], roles=EDITOR, summary="Rename a page", tags=["pages"],
            body="pages.schemas:PagePatch", response="pages.schemas:PageDetail")
-def rename_page(ctx: http.Ctx, page_id: str) -> dict:
+def rename_page(ctx: http.RequestContext, page_id: str) -> dict:
     return store.rename_page(page_id, ctx.body.title)
 
 
 @api.route("/pages/{page_id}", methods=["DELETE"], roles=EDITOR, summary="Delete a page and its items",
            tags=["pages"], status=204, errors=[409])
-def delete_page(ctx: http.Ctx, page_id: str) -> Response:
+def delete_page(ctx: http.RequestContext, page_id: str) -> Response:
     store.delete_page(page_id)
     return http.no_content()
 
@@ -83,33 +83,33 @@ def delete_page(ctx: http.Ctx, page_id: str) -> Response:
 @api.route("/pages/{page_id}/items", methods=["POST"], roles=EDITOR, summary="Add an item at the end",
            tags=["pages"], body="pages.schemas:ItemCreate", response="pages.schemas:ItemOut", status=201,
            errors=[409])
-def add_item(ctx: http.Ctx, page_id: str) -> Response:
+def add_item(ctx: http.RequestContext, page_id: str) -> Response:
     item = store.add_item(page_id, ctx.body.root)
     return http.created(f"{ctx.base_url}/pages/{page_id}/items/{item['id']}", item)
 
 
 @api.route("/pages/{page_id}/items/{item_id}", roles=None, summary="One item (counts no view)",
            tags=["pages"], response="pages.schemas:ItemOut")
-def get_item(ctx: http.Ctx, page_id: str, item_id: str) -> dict:
+def get_item(ctx: http.RequestContext, page_id: str, item_id: str) -> dict:
     return store.item(page_id, item_id)
 
 
 @api.route("/pages/{page_id}/items/{item_id}", methods=["PATCH"], roles=EDITOR, summary="Edit an item",
            tags=["pages"], body="pages.schemas:ItemPatch", response="pages.schemas:ItemOut", errors=[409])
-def update_item(ctx: http.Ctx, page_id: str, item_id: str) -> dict:
+def update_item(ctx: http.RequestContext, page_id: str, item_id: str) -> dict:
     return store.update_item(page_id, item_id, ctx.body.root)
 
 
 @api.route("/pages/{page_id}/items/{item_id}", methods=["DELETE"], roles=EDITOR, summary="Remove an item",
            tags=["pages"], status=204, errors=[409])
-def delete_item(ctx: http.Ctx, page_id: str, item_id: str) -> Response:
+def delete_item(ctx: http.RequestContext, page_id: str, item_id: str) -> Response:
     store.delete_item(page_id, item_id)
     return http.no_content()
 
 
 @api.route("/pages/{page_id}/order", methods=["PUT"], roles=EDITOR, summary="Set the items' order",
            tags=["pages"], body="pages.schemas:PageOrder", response="pages.schemas:PageDetail", errors=[409])
-def reorder_items(ctx: http.Ctx, page_id: str) -> dict:
+def reorder_items(ctx: http.RequestContext, page_id: str) -> dict:
     return store.reorder(page_id, ctx.body.items)
 
 
@@ -118,7 +118,7 @@ def reorder_items(ctx: http.Ctx, page_id: str) -> dict:
 @api.route("/files", methods=["POST"], roles=UPLOADER, summary="Create a file and its multipart upload",
            tags=["files"], body="uploads.schemas:FileCreate", response="uploads.schemas:FileOut", status=201,
            errors=[409])
-def create_file(ctx: http.Ctx) -> Response:
+def create_file(ctx: http.RequestContext) -> Response:
     """Idempotent on the `Idempotency-Key` header: a retried create returns the same file."""
     file = uploads.create(ctx.principal, ctx.body.model_dump(), ctx.request.headers.get("idempotency-key"),
                           app.lambda_context)
@@ -127,47 +127,47 @@ def create_file(ctx: http.Ctx) -> Response:
 
 @api.route("/files", roles=UPLOADER, summary="The caller's files, newest first", tags=["files"],
            query="uploads.schemas:FileListQuery", response="uploads.schemas:FileList")
-def list_files(ctx: http.Ctx) -> dict:
+def list_files(ctx: http.RequestContext) -> dict:
     return uploads.list_files(ctx.principal, ctx.query.limit, ctx.query.cursor, ctx.base_url)
 
 
 @api.route("/files/{file_id}", roles=UPLOADER, summary="A file's status and metadata", tags=["files"],
            response="uploads.schemas:FileOut")
-def get_file(ctx: http.Ctx, file_id: str) -> dict:
+def get_file(ctx: http.RequestContext, file_id: str) -> dict:
     return uploads.render(uploads.owned(file_id, ctx.principal))
 
 
 @api.route("/files/{file_id}/parts", methods=["POST"], roles=UPLOADER, summary="Presign part uploads",
            tags=["files"], body="uploads.schemas:PartsRequest", response="uploads.schemas:SignedParts",
            errors=[409])
-def sign_parts(ctx: http.Ctx, file_id: str) -> dict:
+def sign_parts(ctx: http.RequestContext, file_id: str) -> dict:
     row = uploads.owned(file_id, ctx.principal)
     return uploads.sign_parts(row, ctx.body.part_numbers, ctx.body.content_md5, ctx.body.checksums)
 
 
 @api.route("/files/{file_id}/parts", roles=UPLOADER, summary="Parts S3 already holds (resume)",
            tags=["files"], response="uploads.schemas:StoredParts", errors=[409])
-def stored_parts(ctx: http.Ctx, file_id: str) -> dict:
+def stored_parts(ctx: http.RequestContext, file_id: str) -> dict:
     return uploads.stored_parts(uploads.owned(file_id, ctx.principal))
 
 
 @api.route("/files/{file_id}/complete", methods=["POST"], roles=UPLOADER, summary="Complete the upload",
            tags=["files"], body="uploads.schemas:CompleteRequest", response="uploads.schemas:FileOut",
            errors=[409])
-def complete_file(ctx: http.Ctx, file_id: str) -> dict:
+def complete_file(ctx: http.RequestContext, file_id: str) -> dict:
     body = ctx.body.model_dump()
     return uploads.complete(uploads.owned(file_id, ctx.principal), body["parts"], body["sha256"])
 
 
 @api.route("/files/{file_id}/upload", methods=["DELETE"], roles=UPLOADER, summary="Abort the upload",
            tags=["files"], response="uploads.schemas:FileOut", errors=[409])
-def abort_upload(ctx: http.Ctx, file_id: str) -> dict:
+def abort_upload(ctx: http.RequestContext, file_id: str) -> dict:
     return uploads.abort(uploads.owned(file_id, ctx.principal))
 
 
 @api.route("/files/{file_id}/download", roles=UPLOADER, summary="Redirect to a short-lived download URL",
            tags=["files"], status=302, errors=[409])
-def download_file(ctx: http.Ctx, file_id: str) -> Response:
+def download_file(ctx: http.RequestContext, file_id: str) -> Response:
     url = uploads.download_url(uploads.owned(file_id, ctx.principal))
     return Response(body="", status_code=302, headers={"Location": url})
 

@@ -23,7 +23,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench import RESULTS, ROOT, create_sample_page, environment, start_stack, stop_all_but_moto
+from bench import (
+    RESULTS,
+    ROOT,
+    create_sample_page,
+    environment,
+    start_stack,
+    stop_all_but_moto,
+)
 
 BENCH_DIR = Path(__file__).resolve().parent
 

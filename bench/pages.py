@@ -18,7 +18,7 @@ One run (``make bench`` = ``python -m bench.pages``):
 
 How things are counted (in this process; the app's code is not changed):
 - DynamoDB calls: botocore ``before-call`` hooks on every DynamoDB client the app holds
-  (PynamoDB's and clients.client's), by operation name. A call is attributed to a detail
+  (PynamoDB's and the provider's clients), by operation name. A call is attributed to a detail
   request when it happens inside ``store.detail`` on the same thread; whether that request was
   a cache hit is read from ``cache.get``'s result (both are wrapped for the run).
 - Aggregator writes: ``before-parameter-build`` / ``after-call`` hooks for TransactWriteItems on
@@ -47,8 +47,14 @@ from typing import Any, Callable
 
 import requests
 
-from bench import (RESULTS, create_sample_page, environment, percentile, start_stack,
-                   stop_all_but_moto)
+from bench import (
+    RESULTS,
+    create_sample_page,
+    environment,
+    percentile,
+    start_stack,
+    stop_all_but_moto,
+)
 
 READS = frozenset({"Query", "GetItem", "BatchGetItem", "Scan", "TransactGetItems"})
 QUEUE_DEPTH_ATTRS = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
@@ -57,9 +63,9 @@ QUEUE_DEPTH_ATTRS = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessages
 
 def dynamodb_clients() -> list[Any]:
     """Every botocore DynamoDB client the app may call through, once each: PynamoDB's (shared by
-    all row classes, and by the aggregator where models.dynamodb exists) and clients.client's."""
-    from chalicelib.clients import client
+    all row classes, and by the aggregator where models.dynamodb exists) and the provider's clients."""
     from chalicelib.pages import models
+    from chalicelib.provider import client
 
     found: list[Any] = []
     candidates = [models.PagesTable._get_connection().connection.client, client("dynamodb")]
@@ -132,8 +138,8 @@ class Probe:
 
     # ------------------------------------------------------------ install
     def install(self) -> None:
-        from chalicelib.clients import client
         from chalicelib.pages import cache, store, views
+        from chalicelib.provider import client
 
         for ddb in dynamodb_clients():
             self._register(ddb.meta.events, "before-call.dynamodb", self._on_dynamodb_call)
@@ -289,10 +295,9 @@ def concurrent(url: str, n: int, clients: int, on_start: Callable[[], None]) -> 
 
 
 def queue_depth() -> int:
-    from chalicelib.clients import client, queue_url
-    from chalicelib.config import settings
+    from chalicelib.provider import client, current, settings
 
-    attrs = client("sqs").get_queue_attributes(QueueUrl=queue_url(settings().views_queue),
+    attrs = client("sqs").get_queue_attributes(QueueUrl=current().queue_url(settings().views_queue),
                                                AttributeNames=QUEUE_DEPTH_ATTRS)["Attributes"]
     return sum(int(v) for v in attrs.values())
 
@@ -383,8 +388,8 @@ def run(args: argparse.Namespace, say: Callable[[str], None]) -> dict[str, Any]:
         stack = start_stack(Path(tmp), env, pump_workers=args.pump_workers)
         probe = Probe()
         try:
-            from chalicelib.config import settings
             from chalicelib.pages import cache, store
+            from chalicelib.provider import settings
 
             page = create_sample_page(stack)
             page_id = page["id"]

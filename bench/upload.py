@@ -91,8 +91,7 @@ def run_measured(cmd: list[str], env: dict[str, str], work: Path) -> dict[str, A
 
 
 def delete_object(key: str) -> None:
-    from chalicelib.clients import client
-    from chalicelib.config import settings
+    from chalicelib.provider import client, settings
 
     s3 = client("s3")
     bucket = settings().media_bucket
@@ -186,7 +185,7 @@ def median(values: list[float]) -> float:
 
 def measure(stack: Any, source: Path, size: int, args: argparse.Namespace, work: Path,
             say: Any) -> dict[str, Any]:
-    from chalicelib.config import settings
+    from chalicelib.provider import settings
     from chalicelib.uploads.models import FileRow
 
     env = {**os.environ, "KADR_API": stack.api_url, "KADR_TOKEN": stack.tokens["uploader"],

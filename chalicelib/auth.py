@@ -12,8 +12,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
-from chalicelib.config import settings
 from chalicelib.errors import Forbidden, Unauthorized
+from chalicelib.provider import settings
 
 ROLES = ("reader", "uploader", "editor", "analyzer", "admin")
 ISSUER = "kadr"

@@ -1,9 +1,15 @@
-"""Settings from the environment: .chalice/config.json in AWS, the local stack on a laptop."""
+"""Settings from the environment: .chalice/config.json in AWS, the local stack on a laptop.
+
+Read through the provider (``chalicelib.provider.settings()``), which tests can replace.
+"""
 from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from functools import lru_cache
+
+# Values that only say "set me": a deployment that still carries one must not serve.
+PLACEHOLDER_SECRETS = frozenset({"set-me-in-the-deploy-environment", "changeme", "change-me", "secret"})
+MIN_SECRET_BYTES = 32
 
 
 def _int(name: str, default: int) -> int:
@@ -32,11 +38,23 @@ class Settings:
     part_size: int
     presign_ttl: int
     upload_window: int
+    local: bool
+
+    def secret_problem(self) -> str | None:
+        """Why the token secret cannot be used, or None. A forgeable secret must stop the API."""
+        secret = self.token_secret
+        if not secret:
+            return "KADR_TOKEN_SECRET is not set"
+        if self.local:
+            return None
+        if secret in PLACEHOLDER_SECRETS:
+            return "KADR_TOKEN_SECRET is still the placeholder from .chalice/config.json"
+        if len(secret.encode()) < MIN_SECRET_BYTES:
+            return f"KADR_TOKEN_SECRET is shorter than {MIN_SECRET_BYTES} bytes"
+        return None
 
 
-@lru_cache(maxsize=1)
-def settings() -> Settings:
-    """Read once per container; tests call ``settings.cache_clear()`` after changing the env."""
+def from_env() -> Settings:
     stage = os.environ.get("KADR_STAGE", "dev")
     return Settings(
         stage=stage,
@@ -66,4 +84,6 @@ def settings() -> Settings:
         # Presigned URLs live minutes, never more than 15.
         presign_ttl=min(900, _int("KADR_PRESIGN_TTL", 600)),
         upload_window=_int("KADR_UPLOAD_WINDOW", 24 * 3600),
+        # Set only by the local stack (infra/stack.py); relaxes nothing but the secret's length.
+        local=os.environ.get("KADR_LOCAL") == "1",
     )

@@ -29,6 +29,10 @@ class ApiError(ChaliceUnhandledError):
             self.status = status
 
 
+class ServiceUnavailable(ApiError):
+    status, code = 503, "service_unavailable"
+
+
 class BadRequest(ApiError):
     status, code = 400, "bad_request"
 
@@ -55,6 +59,12 @@ class PayloadTooLarge(ApiError):
 
 class Unprocessable(ApiError):
     status, code = 422, "validation_error"
+
+
+def validation_details(exc: Any) -> list[dict[str, Any]]:
+    """A pydantic ValidationError as the ``details`` list of a 4xx (never the input itself)."""
+    return [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
+            for e in exc.errors(include_url=False, include_input=False, include_context=False)]
 
 
 def error_response(status: int, code: str, message: str, details: Any = None,

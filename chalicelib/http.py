@@ -10,17 +10,27 @@ import functools
 import importlib
 import json
 import time
-import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Callable, Iterable
 
 from chalice import Chalice, Response
 from chalice.app import Request
 
 from chalicelib import auth
-from chalicelib.config import settings
-from chalicelib.errors import ApiError, BadRequest, PayloadTooLarge, Unprocessable, from_api_error, normalize
+from chalicelib.errors import (
+    ApiError,
+    BadRequest,
+    PayloadTooLarge,
+    ServiceUnavailable,
+    Unprocessable,
+    from_api_error,
+    normalize,
+    validation_details,
+)
+from chalicelib.ids import new_id
 from chalicelib.observability import logger
+from chalicelib.pages.cache import Detail
+from chalicelib.provider import settings
 
 JSON = ["application/json"]
 
@@ -48,12 +58,13 @@ class Spec:
 
 
 @dataclass
-class Ctx:
+class RequestContext:
+    """What a route handler gets: the request, its caller, and its validated body and query."""
+
     request: Request
     principal: auth.Principal | None
     body: Any = None
     query: Any = None
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def base_url(self) -> str:
@@ -67,11 +78,6 @@ class Ctx:
         proto = headers.get("x-forwarded-proto", "http" if local else "https")
         stage = self.request.context.get("stage") if host.endswith(".amazonaws.com") else None
         return f"{proto}://{host}" + (f"/{stage}" if stage else "")
-
-
-def validation_details(exc: Any) -> list[dict[str, Any]]:
-    return [{"loc": list(e["loc"]), "msg": e["msg"], "type": e["type"]}
-            for e in exc.errors(include_url=False, include_input=False, include_context=False)]
 
 
 def _parse_body(request: Request, model_ref: str) -> Any:
@@ -109,14 +115,20 @@ def to_json(body: Any) -> str:
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
-def json_text_response(text: str, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    """A body already serialized by ``to_json`` (e.g. cached)."""
+def _json_text_response(text: str, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     return Response(body=text, status_code=status,
                     headers={"Content-Type": "application/json; charset=utf-8", **(headers or {})})
 
 
 def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
-    return json_text_response(to_json(body), status, headers)
+    return _json_text_response(to_json(body), status, headers)
+
+
+def detail_response(detail: Detail) -> Response:
+    """A cached page detail, serialized on its first read only."""
+    if detail.serialized is None:
+        detail.serialized = to_json(detail.body)
+    return _json_text_response(detail.serialized)
 
 
 def created(location: str, body: Any) -> Response:
@@ -151,7 +163,7 @@ class Api:
                 request = self.app.current_request
                 principal = auth.authenticate(request.headers, request.context)
                 auth.require(principal, spec.roles)
-                ctx = Ctx(request=request, principal=principal)
+                ctx = RequestContext(request=request, principal=principal)
                 if spec.query:
                     ctx.query = _parse_query(request, spec.query)
                 if spec.body:
@@ -165,14 +177,25 @@ class Api:
         return register
 
 
+def _refuse_if_misconfigured() -> None:
+    """Whoever deploys with the placeholder secret would serve tokens anyone can forge as admin:
+    then nothing is served at all, every request a 503 naming the setting."""
+    problem = settings().secret_problem()
+    if problem:
+        logger().error("refusing to serve: the token secret is unusable", extra={"problem": problem})
+        raise ServiceUnavailable(f"the API is not configured: {problem}", {"setting": "KADR_TOKEN_SECRET"},
+                                 code="misconfigured")
+
+
 def middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
     """Correlation id, error shape and an access log line for every HTTP request."""
     log = logger()
     correlation_id = (event.headers.get("x-correlation-id")
-                      or event.context.get("requestId") or uuid.uuid4().hex)
+                      or event.context.get("requestId") or new_id())
     log.set_correlation_id(correlation_id)
     started = time.perf_counter()
     try:
+        _refuse_if_misconfigured()
         response = get_response(event)
     except ApiError as exc:
         response = from_api_error(exc)

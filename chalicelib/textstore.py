@@ -1,15 +1,14 @@
 """Long text kept in S3 under server-made keys, so DynamoDB items stay small."""
 from __future__ import annotations
 
-import uuid
 from typing import Iterable
 
-from chalicelib.clients import client
-from chalicelib.config import settings
+from chalicelib.ids import new_id
+from chalicelib.provider import client, settings
 
 
 def put_text(prefix: str, text: str) -> str:
-    key = f"{prefix}/{uuid.uuid4().hex}.txt"
+    key = f"{prefix}/{new_id()}.txt"
     client("s3").put_object(Bucket=settings().media_bucket, Key=key, Body=text.encode("utf-8"),
                             ContentType="text/plain; charset=utf-8")
     return key

@@ -97,20 +97,18 @@ class Stack:
         try:
             self._add(MotoServer(cfg.host, cfg.moto_port))
             configure_env(cfg)
-            from chalicelib import clients
-            from chalicelib.config import settings
+            from chalicelib import provider
 
-            settings.cache_clear()
-            clients.reset()
-            self.resources = provision(clients.client, cfg.stage, cfg.region)
+            provider.install(None)
+            self.resources = provision(provider.client, cfg.stage, cfg.region)
             os.environ["KADR_VIEWS_QUEUE_URL"] = self.resources["ViewsQueue"]["Ref"]
-            settings.cache_clear()
+            provider.install(None)
             if str(ROOT) not in sys.path:
                 sys.path.insert(0, str(ROOT))
             self.app = importlib.import_module("app").app
             if cfg.load_defaults:
                 load_default_data()
-            sqs = clients.client("sqs")
+            sqs = provider.client("sqs")
             from chalice.app import SQSEventConfig
 
             for source in self.app.event_sources:
@@ -154,7 +152,7 @@ def configure_env(config: StackConfig) -> None:
     os.environ.update({
         "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local",
         "AWS_DEFAULT_REGION": config.region, "KADR_AWS_ENDPOINT": f"http://{config.host}:{config.moto_port}",
-        "KADR_TOKEN_SECRET": _secret(config.state_dir), **config.env,
+        "KADR_TOKEN_SECRET": _secret(config.state_dir), "KADR_LOCAL": "1", **config.env,
     })
 
 

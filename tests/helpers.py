@@ -81,7 +81,7 @@ def count_dynamodb_calls() -> Iterator[Counter[str]]:
 
 
 def queue_depth(stack: Any, queue: str) -> int:
-    from chalicelib.clients import client
+    from chalicelib.provider import client
 
     sqs = client("sqs")
     url = sqs.get_queue_url(QueueName=queue)["QueueUrl"]
@@ -92,7 +92,7 @@ def queue_depth(stack: Any, queue: str) -> int:
 
 def drain(stack: Any, timeout: float = 120) -> None:
     """Wait until the views queue is empty and stays empty (the pump has applied every batch)."""
-    from chalicelib.config import settings
+    from chalicelib.provider import settings
 
     deadline = time.monotonic() + timeout
     quiet = 0

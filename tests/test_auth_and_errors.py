@@ -7,7 +7,7 @@ import jwt
 import pytest
 
 from chalicelib.auth import issue_token
-from chalicelib.config import settings
+from chalicelib.provider import settings
 from tests.helpers import Api, assert_error
 
 BODY = {"title": "Secured"}

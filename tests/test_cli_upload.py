@@ -20,14 +20,22 @@ import pytest
 import requests
 from requests.adapters import HTTPAdapter
 
-from chalicelib.clients import client
-from chalicelib.config import settings
+from chalicelib.provider import client, settings
 from infra.stack import ROOT
 from kadr_cli import main as cli
 from kadr_cli.config import resolve
 from kadr_cli.errors import UploadError
-from kadr_cli.uploader import (BackgroundHash, PartChecksums, PartDone, RetryPolicy, Signer, Uploader,
-                               crc32_of_range, make_session, sha256_of)
+from kadr_cli.uploader import (
+    BackgroundHash,
+    PartChecksums,
+    PartDone,
+    RetryPolicy,
+    Signer,
+    Uploader,
+    crc32_of_range,
+    make_session,
+    sha256_of,
+)
 from tests.helpers import Api
 
 MIB = 1024 * 1024

@@ -8,8 +8,7 @@ from pathlib import Path
 
 from chalice.app import Rate
 
-from chalicelib.clients import client
-from chalicelib.config import settings
+from chalicelib.provider import client, settings
 from infra.emulators import Scheduler, rate_seconds
 from infra.provision import TEMPLATE, Template
 

@@ -5,7 +5,7 @@ import json
 import re
 from typing import Any
 
-from chalicelib.config import settings
+from chalicelib.provider import settings
 from tests.helpers import Api, assert_error
 
 JSON_HEADERS = {"Content-Type": "application/json"}
@@ -27,7 +27,7 @@ def _patch(api: Api, path: str, payload: dict) -> Any:
 
 
 def _raw_item(page_id: str, item_id: str) -> dict[str, Any]:
-    from chalicelib.clients import client
+    from chalicelib.provider import client
 
     response = client("dynamodb").get_item(TableName=settings().pages_table,
                                            Key={"pk": {"S": f"PAGE#{page_id}"}, "sk": {"S": f"ITEM#{item_id}"}},
@@ -47,13 +47,13 @@ def _offloaded(item: dict[str, Any]) -> dict[str, str]:
 
 
 def _s3_text(key: str) -> str:
-    from chalicelib.clients import client
+    from chalicelib.provider import client
 
     return client("s3").get_object(Bucket=settings().media_bucket, Key=key)["Body"].read().decode("utf-8")
 
 
 def _s3_keys(page_id: str) -> set[str]:
-    from chalicelib.clients import client
+    from chalicelib.provider import client
 
     s3 = client("s3")
     keys: set[str] = set()

@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 import time
 
-from chalicelib.config import settings
+from chalicelib.provider import settings
 from tests.helpers import Api, assert_error
 
 # chalicelib.pages.* read the settings when imported: import them inside tests, once the stack runs.
@@ -324,12 +324,12 @@ def test_reorder_rejects_malformed_ids(api: Api, page: dict) -> None:
 
 # ---------------------------------------------------------------- capacity
 
-def test_creating_a_page_over_capacity_is_page_full(api: Api) -> None:
+def test_creating_a_page_over_capacity_is_refused_by_the_schema(api: Api) -> None:
     limit = settings().max_items_per_page
     assert limit == 50
     items = [_text(f"item {n}") for n in range(limit + 1)]
-    err = assert_error(api.post("/pages", json={"title": "Too big", "items": items}), 422, "page_full")
-    assert str(limit) in err["message"]
+    err = assert_error(api.post("/pages", json={"title": "Too big", "items": items}), 422, "validation_error")
+    assert err["details"][0]["loc"] == ["items"] and str(limit) in err["details"][0]["msg"]
     listed = api.get("/pages", params={"title": "Too big"}).json()
     assert listed["count"] == 0
 

@@ -12,8 +12,7 @@ import pytest
 import requests
 
 from chalicelib.auth import issue_token
-from chalicelib.clients import client
-from chalicelib.config import settings
+from chalicelib.provider import client, settings
 from chalicelib.uploads import events
 from chalicelib.uploads.models import FileRow
 from chalicelib.uploads.service import content_disposition
@@ -177,18 +176,48 @@ def test_duplicate_s3_events_change_nothing_twice(api: Api, stack) -> None:
     assert events.handle([json.dumps({"Event": "s3:TestEvent"}), "not json"]) == {}
 
 
-def test_size_and_sha256_mismatches_end_in_error_with_a_reason(api: Api) -> None:
+def _object_exists(file_id: str) -> bool:
+    s3 = client("s3")
+    try:
+        s3.head_object(Bucket=settings().media_bucket, Key=f"uploads/{file_id}")
+        return True
+    except s3.exceptions.ClientError:
+        return False
+
+
+def test_a_wrong_sha256_ends_in_error_and_keeps_no_object(api: Api) -> None:
     data = os.urandom(6 * MIB)
     wrong_hash = _create(api, len(data), sha256="0" * 64)
     api.post(f"/files/{wrong_hash['id']}/complete", role="uploader",
              json={"parts": _upload_parts(api, wrong_hash, data)})
     failed = _wait_status(api, wrong_hash["id"])
     assert failed["status"] == "error" and "sha256" in failed["error"]
-    short = _create(api, len(data))
-    parts = _upload_parts(api, short, data[:-100])
-    api.post(f"/files/{short['id']}/complete", role="uploader", json={"parts": parts})
-    failed = _wait_status(api, short["id"])
+    assert not _object_exists(wrong_hash["id"])
+
+
+def test_parts_that_do_not_add_up_to_the_declared_size_are_refused_before_completing(api: Api) -> None:
+    declared = 6 * MIB
+    for data in (os.urandom(declared - 100), os.urandom(declared + 3 * MIB)):  # short, and a part URL overfilled
+        file = _create(api, declared)
+        parts = _upload_parts(api, file, data)
+        error = assert_error(api.post(f"/files/{file['id']}/complete", role="uploader", json={"parts": parts}),
+                             422, "size_mismatch")
+        assert error["details"]["declared"] == declared and error["details"]["uploaded"] == len(data)
+        assert api.get(f"/files/{file['id']}", role="uploader").json()["status"] == "pending"
+        assert not _object_exists(file["id"])
+        aborted = api.delete(f"/files/{file['id']}/upload", role="uploader")
+        assert aborted.status_code == 200 and aborted.json()["status"] == "error"
+        assert _open_uploads(f"uploads/{file['id']}") == [] and not _object_exists(file["id"])
+
+
+def test_an_object_whose_size_differs_from_the_declaration_is_deleted(api: Api) -> None:
+    """S3 may hold an object of another size (e.g. parts replaced after complete checked them):
+    the event handler sends the file to error and deletes the object."""
+    file = _create(api, 1000)
+    client("s3").put_object(Bucket=settings().media_bucket, Key=f"uploads/{file['id']}", Body=b"x" * 3000)
+    failed = _wait_status(api, file["id"])
     assert failed["status"] == "error" and "size" in failed["error"]
+    assert not _object_exists(file["id"])
 
 
 def test_complete_checks_parts(api: Api) -> None:

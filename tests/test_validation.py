@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from chalicelib.config import settings
+from chalicelib.provider import settings
 from tests.helpers import Api, assert_error
 
 JSON_HEADERS = {"Content-Type": "application/json"}

@@ -9,10 +9,9 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from chalicelib.clients import client, queue_url
-from chalicelib.config import settings
-from chalicelib.pages import cache, views
 from chalicelib.db import dynamodb
+from chalicelib.pages import cache, views
+from chalicelib.provider import client, current, settings
 from infra.emulators import LambdaContext
 from tests.helpers import Api, count_dynamodb_calls, drain, views_of
 
@@ -64,7 +63,7 @@ def test_the_same_view_sent_twice_through_sqs_counts_once(api: Api, stack, page:
     body = _body(page)
     sqs = client("sqs")
     for _ in range(3):
-        sqs.send_message(QueueUrl=queue_url(settings().views_queue), MessageBody=body)
+        sqs.send_message(QueueUrl=current().queue_url(settings().views_queue), MessageBody=body)
     drain(stack)
     after = views_of(api, page["id"])
     assert all(after[i] - before[i] == 1 for i in after)
@@ -142,10 +141,10 @@ def test_cached_reads_skip_dynamodb_but_still_count(api: Api, stack, page: dict)
 def test_an_edit_is_visible_within_the_cache_ttl(api: Api, page: dict) -> None:
     assert api.get(f"/pages/{page['id']}").json()["title"] == "Fixture page"
     # Another container (here: the store, bypassing this container's cache) renames the page.
-    from chalicelib.pages.models import PageRow, fold, page_pk
+    from chalicelib.pages.models import PageRow, page_pk, title_sort_key
 
     PageRow(page_pk(page["id"]), "META").update(actions=[PageRow.title.set("Renamed elsewhere"),
-                                                         PageRow.title_key.set(fold("Renamed elsewhere"))])
+                                                         PageRow.title_key.set(title_sort_key("Renamed elsewhere"))])
     assert api.get(f"/pages/{page['id']}").json()["title"] == "Fixture page"  # still cached
     time.sleep(settings().page_cache_ttl + 0.2)
     assert api.get(f"/pages/{page['id']}").json()["title"] == "Renamed elsewhere"

@@ -5,7 +5,8 @@ from typing import Any
 from urllib.parse import urlencode
 
 from chalicelib import cursor as cursor_codec
-from chalicelib.pages.models import PAGES_GSI_PK, PageRow, fold, page_pk
+from chalicelib.ids import is_id
+from chalicelib.pages.models import PAGES_GSI_PK, PageRow, page_pk, title_sort_key
 
 NEXT, PREVIOUS = "n", "p"
 
@@ -16,14 +17,13 @@ def _encode(direction: str, row: PageRow) -> str:
 
 def _decode(cursor: str, prefix: str | None) -> tuple[str, dict[str, Any]]:
     """Direction and DynamoDB start key; anything malformed or from another filter is a 400."""
-    from chalicelib.pages.store import ID
-
     value = cursor_codec.decode(cursor)
     if not (isinstance(value, list) and len(value) == 3):
         raise cursor_codec.invalid()
     direction, title_key, page_id = value
     if not (direction in (NEXT, PREVIOUS) and isinstance(title_key, str) and title_key != ""
-            and isinstance(page_id, str) and ID.match(page_id)):
+            and len(title_key.encode()) <= 1024
+            and is_id(page_id)):
         raise cursor_codec.invalid()
     if prefix and not title_key.startswith(prefix):
         raise cursor_codec.invalid("the cursor belongs to another title filter")
@@ -33,7 +33,7 @@ def _decode(cursor: str, prefix: str | None) -> tuple[str, dict[str, Any]]:
 
 
 def list_pages(limit: int, cursor: str | None, title: str | None, base_url: str) -> dict[str, Any]:
-    prefix = fold(title) if title else None
+    prefix = title_sort_key(title) if title else None
     condition = PageRow.title_key.startswith(prefix) if prefix else None
     direction, start = _decode(cursor, prefix) if cursor else (NEXT, None)
     forward = direction == NEXT

@@ -19,9 +19,13 @@ from pynamodb.attributes import (
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection
 
 from chalicelib import db
-from chalicelib.config import settings
+from chalicelib.provider import settings
 
 PAGES_GSI_PK = "PAGES"
+# DynamoDB refuses sort keys over 1,024 bytes (moto checks puts but not updates). Folding can
+# triple a title's length and UTF-8 takes up to 4 bytes a character, so the key is cut, at a
+# character boundary, well below that.
+TITLE_KEY_MAX_BYTES = 1000
 
 
 def page_pk(page_id: str) -> str:
@@ -32,9 +36,13 @@ def item_sk(item_id: str) -> str:
     return f"ITEM#{item_id}"
 
 
-def fold(title: str) -> str:
-    """Case-insensitive key for sorting and prefix search."""
-    return title.casefold()
+def title_sort_key(title: str) -> str:
+    """Case-insensitive sort and prefix-search key of a title, within DynamoDB's key limit."""
+    folded = title.casefold()
+    encoded = folded.encode("utf-8")
+    if len(encoded) <= TITLE_KEY_MAX_BYTES:
+        return folded
+    return encoded[:TITLE_KEY_MAX_BYTES].decode("utf-8", errors="ignore")
 
 
 class LongText(UnicodeAttribute):

@@ -4,17 +4,26 @@ Loaded only by routes that take a body or a query, so page reads never import py
 """
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal, Optional, Union
 
-from pydantic import AnyHttpUrl, BaseModel, ConfigDict, Field, RootModel, StringConstraints, model_validator
+from pydantic import (
+    AnyHttpUrl,
+    BaseModel,
+    ConfigDict,
+    Field,
+    RootModel,
+    StringConstraints,
+    model_validator,
+)
+
+from chalicelib.ids import Id
+from chalicelib.provider import settings
 
 Title = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Url = Annotated[AnyHttpUrl, Field(max_length=2048)]
-FileId = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{32}$")]
 # "Any length" within the request limit; past inline_text_max the text is stored in S3.
 LongText = Annotated[str, StringConstraints(min_length=1)]
-ID_PATTERN = re.compile(r"^[0-9a-f]{32}$")
+MAX_ITEMS = settings().max_items_per_page
 
 
 class Strict(BaseModel):
@@ -30,8 +39,8 @@ class VideoIn(ItemIn):
     type: Literal["video"]
     video_url: Optional[Url] = None
     subtitles_url: Optional[Url] = None
-    file_id: Optional[FileId] = None
-    subtitles_file_id: Optional[FileId] = None
+    file_id: Optional[Id] = None
+    subtitles_file_id: Optional[Id] = None
 
     @model_validator(mode="after")
     def _has_source(self) -> "VideoIn":
@@ -44,7 +53,7 @@ class AudioIn(ItemIn):
     type: Literal["audio"]
     transcript: LongText
     audio_url: Optional[Url] = None
-    file_id: Optional[FileId] = None
+    file_id: Optional[Id] = None
 
 
 class TextIn(ItemIn):
@@ -70,7 +79,7 @@ class ItemPatch(RootModel[dict[str, Any]]):
 
 class PageCreate(Strict):
     title: Title
-    items: list[ItemUnion] = Field(default_factory=list)  # type: ignore[valid-type]
+    items: list[ItemUnion] = Field(default_factory=list, max_length=MAX_ITEMS)  # type: ignore[valid-type]
 
 
 class PagePatch(Strict):
@@ -78,7 +87,7 @@ class PagePatch(Strict):
 
 
 class PageOrder(Strict):
-    items: list[Annotated[str, StringConstraints(pattern=ID_PATTERN.pattern)]]
+    items: list[Id] = Field(max_length=MAX_ITEMS, description="every item id of the page, once, in order")
 
 
 class PageListQuery(Strict):

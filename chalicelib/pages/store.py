@@ -1,9 +1,7 @@
 """Pages and items: reads with one Query per page, edits as DynamoDB transactions."""
 from __future__ import annotations
 
-import re
-import uuid
-from datetime import datetime, timezone
+from collections import Counter
 from typing import Any, Iterable
 
 from pynamodb.exceptions import TransactWriteError, UpdateError
@@ -11,35 +9,37 @@ from pynamodb.expressions.condition import size
 from pynamodb.transactions import TransactWrite
 
 from chalicelib import textstore
-from chalicelib.config import settings
+from chalicelib.clock import iso
 from chalicelib.errors import Conflict, NotFound, Unprocessable
-from chalicelib.http import to_json
+from chalicelib.ids import is_id, new_id
 from chalicelib.pages import cache, views
 from chalicelib.pages.content_types import row_types
-from chalicelib.db import connection
-from chalicelib.pages.models import ItemRow, PageRow, PagesTable, fold, item_sk, page_pk
+from chalicelib.pages.models import (
+    ItemRow,
+    PageRow,
+    PagesTable,
+    item_sk,
+    page_pk,
+    title_sort_key,
+)
+from chalicelib.provider import current, now, settings
 
-ID = re.compile(r"^[0-9a-f]{32}$")
 META = "META"
 _RETRIES = 3
 
 
-def new_id() -> str:
-    return uuid.uuid4().hex
-
-
-def now() -> str:
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def _stamp() -> str:
+    return iso(now())
 
 
 def _checked(kind: str, value: str) -> str:
-    if not ID.match(value):
-        raise NotFound(f"no {kind} {value!r}")
+    if not is_id(value):
+        raise NotFound(f"no such {kind}")
     return value
 
 
 def _transaction() -> TransactWrite:
-    return TransactWrite(connection=connection())
+    return TransactWrite(connection=current().connection)
 
 
 # ---------------------------------------------------------------- reading
@@ -73,16 +73,15 @@ def render(page: PageRow, items: Iterable[ItemRow]) -> dict[str, Any]:
             "updated_at": page.updated_at, "items": [render_item(i) for i in items]}
 
 
-def detail(page_id: str) -> str:
-    """The page as readers see it, as JSON text; counts one view for each of its items (off the
-    request path). Cached serialized, so a cache hit does no rendering or encoding again."""
+def detail(page_id: str) -> cache.Detail:
+    """The page as readers see it; counts one view for each of its items (off the request path)."""
     cached = cache.get(page_id)
     if cached is None:
         page, items = load(page_id)
-        cached = cache.Cached(item_ids=tuple(row.item_id for row in items), body=to_json(render(page, items)))
+        cached = cache.Detail(item_ids=tuple(row.item_id for row in items), body=render(page, items))
         cache.put(page_id, cached)
     views.record(page_id, list(cached.item_ids))
-    return cached.body
+    return cached
 
 
 def item(page_id: str, item_id: str) -> dict[str, Any]:
@@ -130,9 +129,9 @@ def _check_capacity(count: int) -> None:
 
 def create_page(title: str, items: list[Any]) -> dict[str, Any]:
     _check_capacity(len(items))
-    page_id, stamp = new_id(), now()
+    page_id, stamp = new_id(), _stamp()
     rows = [_new_item_row(page_id, spec, stamp) for spec in items]
-    page = PageRow(page_pk(page_id), META, title=title, title_key=fold(title), created_at=stamp,
+    page = PageRow(page_pk(page_id), META, title=title, title_key=title_sort_key(title), created_at=stamp,
                    updated_at=stamp, item_ids=[r.item_id for r in rows], revision=0)
     with _transaction() as tx:
         tx.save(page, condition=PageRow.pk.does_not_exist())
@@ -145,8 +144,8 @@ def rename_page(page_id: str, title: str) -> dict[str, Any]:
     _checked("page", page_id)
     try:
         PageRow(page_pk(page_id), META).update(
-            actions=[PageRow.title.set(title), PageRow.title_key.set(fold(title)),
-                     PageRow.updated_at.set(now()), PageRow.revision.add(1)],
+            actions=[PageRow.title.set(title), PageRow.title_key.set(title_sort_key(title)),
+                     PageRow.updated_at.set(_stamp()), PageRow.revision.add(1)],
             condition=PageRow.pk.exists())
     except UpdateError as exc:
         if exc.cause_response_code == "ConditionalCheckFailedException":
@@ -156,13 +155,13 @@ def rename_page(page_id: str, title: str) -> dict[str, Any]:
     return render(*load(page_id))
 
 
-def _touch(tx: TransactWrite, page: PageRow, actions: list[Any], *, guard_revision: bool,
+def _bump_revision(tx: TransactWrite, page: PageRow, actions: list[Any], *, guard_revision: bool,
            condition: Any = None) -> str:
     """Bump the page's revision with the edit, so concurrent edits of its order cannot interleave."""
     condition = PageRow.pk.exists() if condition is None else PageRow.pk.exists() & condition
     if guard_revision:
         condition &= PageRow.revision == page.revision
-    stamp = now()
+    stamp = _stamp()
     tx.update(page, actions=[*actions, PageRow.updated_at.set(stamp), PageRow.revision.add(1)],
               condition=condition)
     return stamp
@@ -204,10 +203,10 @@ def delete_page(page_id: str) -> None:
 def add_item(page_id: str, spec: Any) -> dict[str, Any]:
     def edit(page: PageRow, items: list[ItemRow]) -> dict[str, Any]:
         _check_capacity(len(page.item_ids) + 1)
-        row = _new_item_row(page_id, spec, now())
+        row = _new_item_row(page_id, spec, _stamp())
         with _transaction() as tx:
             tx.save(row, condition=ItemRow.pk.does_not_exist())
-            _touch(tx, page, [PageRow.item_ids.set(PageRow.item_ids.append([row.item_id]))], guard_revision=False,
+            _bump_revision(tx, page, [PageRow.item_ids.set(PageRow.item_ids.append([row.item_id]))], guard_revision=False,
                    condition=size(PageRow.item_ids) < settings().max_items_per_page)
         return render_item(row)
 
@@ -217,7 +216,7 @@ def add_item(page_id: str, spec: Any) -> dict[str, Any]:
 def update_item(page_id: str, item_id: str, patch: dict[str, Any]) -> dict[str, Any]:
     from pydantic import ValidationError
 
-    from chalicelib.http import validation_details
+    from chalicelib.errors import validation_details
     from chalicelib.pages.schemas import item_schemas
 
     replaced: list[str] = []
@@ -242,11 +241,11 @@ def update_item(page_id: str, item_id: str, patch: dict[str, Any]) -> dict[str, 
         offloaded.update(new_texts)
         attrs = type(row).get_attributes()
         actions = [attrs[k].set(v) if v is not None else attrs[k].remove() for k, v in stored.items()]
-        actions += [ItemRow.title.set(spec.title), ItemRow.updated_at.set(now()),
+        actions += [ItemRow.title.set(spec.title), ItemRow.updated_at.set(_stamp()),
                     ItemRow.offloaded.set(offloaded) if offloaded else ItemRow.offloaded.remove()]
         with _transaction() as tx:
             tx.update(row, actions=actions, condition=ItemRow.pk.exists())
-            _touch(tx, page, [], guard_revision=False)
+            _bump_revision(tx, page, [], guard_revision=False)
         return {**current, "type": type_name, **{k: values[k] for k in changed}, "title": spec.title}
 
     result = _edit(page_id, edit)
@@ -261,7 +260,7 @@ def delete_item(page_id: str, item_id: str) -> None:
         row = _find(items, _checked("item", item_id))
         with _transaction() as tx:
             tx.delete(row)
-            _touch(tx, page, [PageRow.item_ids.set([i for i in page.item_ids if i != item_id])],
+            _bump_revision(tx, page, [PageRow.item_ids.set([i for i in page.item_ids if i != item_id])],
                    guard_revision=True)
         texts.extend(row.offloaded.as_dict().values() if row.offloaded else [])
 
@@ -271,14 +270,15 @@ def delete_item(page_id: str, item_id: str) -> None:
 
 def reorder(page_id: str, order: list[str]) -> dict[str, Any]:
     def edit(page: PageRow, items: list[ItemRow]) -> dict[str, Any]:
-        current = [row.item_id for row in items]
-        if len(order) != len(set(order)) or set(order) != set(current):
+        present = [row.item_id for row in items]
+        counts, known = Counter(order), set(present)
+        if len(counts) != len(order) or set(counts) != known:  # linear: sets and one Counter
             raise Unprocessable("the order must list every item of the page exactly once", {
-                "missing": [i for i in current if i not in order],
-                "unknown": [i for i in dict.fromkeys(order) if i not in current],
-                "repeated": sorted({i for i in order if order.count(i) > 1})})
+                "missing": [i for i in present if i not in counts],
+                "unknown": [i for i in counts if i not in known],
+                "repeated": sorted(i for i, n in counts.items() if n > 1)})
         with _transaction() as tx:
-            stamp = _touch(tx, page, [PageRow.item_ids.set(order)], guard_revision=True)
+            stamp = _bump_revision(tx, page, [PageRow.item_ids.set(order)], guard_revision=True)
         by_id = {row.item_id: row for row in items}
         page.item_ids, page.updated_at = order, stamp
         return render(page, [by_id[i] for i in order])

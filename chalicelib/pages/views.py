@@ -11,14 +11,13 @@ from __future__ import annotations
 import json
 import random
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any, Iterable
 
-from chalicelib.clients import client, queue_url
-from chalicelib.config import settings
+from chalicelib.ids import is_id, new_id
 from chalicelib.observability import count, logger
+from chalicelib.provider import client, current, now, settings
 
 MAX_ACTIONS = 100  # DynamoDB's TransactWriteItems limit
 RECEIPT_TTL = 7 * 24 * 3600  # far beyond SQS's 4-day default retention
@@ -29,7 +28,7 @@ def record(page_id: str, item_ids: list[str]) -> None:
     """Enqueue one view of the page. A failed send is logged and metered, never fails the read."""
     if not item_ids:
         return
-    body = json.dumps({"view_id": uuid.uuid4().hex, "page_id": page_id, "items": item_ids},
+    body = json.dumps({"view_id": new_id(), "page_id": page_id, "items": item_ids},
                       separators=(",", ":"))
     try:
         client("sqs").send_message(QueueUrl=_views_queue_url(), MessageBody=body)
@@ -39,7 +38,7 @@ def record(page_id: str, item_ids: list[str]) -> None:
 
 
 def _views_queue_url() -> str:
-    return settings().views_queue_url or queue_url(settings().views_queue)
+    return settings().views_queue_url or current().queue_url(settings().views_queue)
 
 
 @dataclass(frozen=True)
@@ -66,14 +65,12 @@ class Applied:
 
 
 def _parse(body: str) -> View | None:
-    from chalicelib.pages.store import ID
-
     try:
         data = json.loads(body)
         view = View(str(data["view_id"]), str(data["page_id"]), tuple(str(i) for i in data["items"]))
     except (ValueError, KeyError, TypeError):
         return None
-    ids_ok = all(ID.match(x) for x in (view.view_id, view.page_id, *view.items))
+    ids_ok = all(is_id(x) for x in (view.view_id, view.page_id, *view.items))
     return view if ids_ok and len(view.items) <= settings().max_items_per_page else None
 
 
@@ -122,7 +119,7 @@ def _apply_chunk(views: list[View]) -> Applied:
         keys = list(totals)
         try:
             dynamodb().transact_write_items(
-                TransactItems=_actions(views, totals, int(time.time()) + RECEIPT_TTL))
+                TransactItems=_actions(views, totals, int(now()) + RECEIPT_TTL))
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "TransactionCanceledException":
                 raise

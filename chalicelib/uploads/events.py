@@ -3,17 +3,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from typing import Iterable
 from urllib.parse import unquote_plus
 
-from chalicelib.clients import client
-from chalicelib.config import settings
+from chalicelib.ids import is_id
 from chalicelib.observability import count, logger
-from chalicelib.uploads.models import ERROR, OPEN_UPLOAD, PENDING, PROCESSING, FileRow
-from chalicelib.uploads.service import ID, _set, close_failed
+from chalicelib.provider import client, now, settings
+from chalicelib.status import FileStatus, transition
+from chalicelib.uploads.models import OPEN_UPLOAD, FileRow
+from chalicelib.uploads.service import PREFIX, discard_stored, fail_upload
 
-PREFIX = "uploads/"
 _CHUNK = 8 * 1024 * 1024
 
 
@@ -29,7 +28,7 @@ def stored_keys(bodies: Iterable[str]) -> list[str]:
         for record in message.get("Records", []) if isinstance(message, dict) else []:
             if str(record.get("eventName", "")).startswith("ObjectCreated"):
                 key = unquote_plus(record.get("s3", {}).get("object", {}).get("key", ""))
-                if key.startswith(PREFIX) and ID.match(key[len(PREFIX):]):
+                if key.startswith(PREFIX) and is_id(key[len(PREFIX):]):
                     keys.append(key)
     return list(dict.fromkeys(keys))
 
@@ -43,50 +42,59 @@ def _sha256(key: str) -> str:
     return digest.hexdigest()
 
 
+def _mismatch(row: FileRow, size: int) -> str | None:
+    if size != row.size:
+        return f"stored size {size} bytes differs from the declared {int(row.size)}"
+    if row.sha256 and _sha256(row.object_key) != row.sha256:
+        return "the stored file's sha256 differs from the declared one"
+    return None
+
+
 def mark_stored(key: str) -> str:
-    """pending -> processing when the object matches its declaration, else -> error. Idempotent."""
+    """pending -> processing when the object matches its declaration, else -> error (and the object
+    is deleted). Idempotent: a duplicate event changes nothing; a retry after a crash finishes."""
     file_id = key[len(PREFIX):]
     try:
         row = FileRow.get(file_id, consistent_read=True)
     except FileRow.DoesNotExist:
         logger().warning("stored object has no file record", extra={"file_id": file_id})
         return "unknown"
-    if row.status != PENDING:
+    if row.status == FileStatus.ERROR:
+        discard_stored(row)  # a failed file keeps nothing, even if a crash came between the two
+        return "duplicate"
+    if row.status != FileStatus.PENDING:
         return "duplicate"
     head = client("s3").head_object(Bucket=settings().media_bucket, Key=key)
     size = int(head["ContentLength"])
-    problem = None
-    if size != row.size:
-        problem = f"stored size {size} bytes differs from the declared {int(row.size)}"
-    elif row.sha256 and _sha256(key) != row.sha256:
-        problem = "the stored file's sha256 differs from the declared one"
-    actions = [FileRow.stored_size.set(size), FileRow.stored_etag.set(head["ETag"]), FileRow.completed.set(True),
-               FileRow.open_upload.remove()]
+    problem = _mismatch(row, size)
+    stored = [FileRow.stored_size.set(size), FileRow.stored_etag.set(head["ETag"]), FileRow.completed.set(True),
+              FileRow.open_upload.remove()]
     if problem:
-        actions += [FileRow.status.set(ERROR), FileRow.error.set(problem)]
+        moved = transition(row, FileStatus.ERROR, actions=[*stored, FileRow.error.set(problem)])
     else:
-        actions += [FileRow.status.set(PROCESSING)]
-    if not _set(row, actions, FileRow.status == PENDING):
+        moved = transition(row, FileStatus.PROCESSING, actions=stored)
+    if not moved:
         return "duplicate"
-    count("UploadsStored" if not problem else "UploadsRejected")
+    if problem:
+        discard_stored(row)
+    count("UploadsRejected" if problem else "UploadsStored")
     logger().info("upload stored", extra={"file_id": file_id, "ok": not problem})
-    return ERROR if problem else PROCESSING
+    return FileStatus.ERROR.value if problem else FileStatus.PROCESSING.value
 
 
 def handle(bodies: Iterable[str]) -> dict[str, str]:
     return {key: mark_stored(key) for key in stored_keys(bodies)}
 
 
-def sweep(now: float | None = None) -> int:
+def sweep() -> int:
     """Close uploads whose window has passed: abort the multipart upload, status -> error."""
-    deadline = time.time() if now is None else now
     closed = 0
-    for row in FileRow.open_uploads.query(OPEN_UPLOAD, FileRow.upload_deadline <= int(deadline)):
-        if row.status != PENDING:
+    for row in FileRow.open_uploads.query(OPEN_UPLOAD, FileRow.upload_deadline <= int(now())):
+        if row.status != FileStatus.PENDING:
             continue
         if row.completed:  # completed but its S3 event never came: reconcile from the object
             mark_stored(row.object_key)
-        elif close_failed(row, "upload expired"):
+        elif fail_upload(row, "upload expired"):
             closed += 1
     if closed:
         count("UploadsExpired", closed)

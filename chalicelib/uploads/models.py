@@ -5,9 +5,9 @@ from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttrib
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from chalicelib import db
-from chalicelib.config import settings
+from chalicelib.provider import settings
+from chalicelib.status import FileStatus
 
-PENDING, PROCESSING, READY, DB_READY, ERROR = "pending", "processing", "ready", "db_ready", "error"
 OPEN_UPLOAD = "OPEN"
 
 
@@ -43,7 +43,9 @@ class FileRow(db.KadrModel):
     kind = UnicodeAttribute()
     target_audience = UnicodeAttribute(null=True)
     sha256 = UnicodeAttribute(null=True)
-    status = UnicodeAttribute(default=PENDING)
+    status = UnicodeAttribute(default=FileStatus.PENDING.value)  # moved only by chalicelib.status
+    sequence = NumberAttribute(default=1)  # +1 with every event of this file (status.transition)
+    status_at = UnicodeAttribute()
     error = UnicodeAttribute(null=True)
     object_key = UnicodeAttribute()
     upload_id = UnicodeAttribute()

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import math
 
-from chalicelib.config import settings
 from chalicelib.errors import Unprocessable
+from chalicelib.provider import settings
 
 MAX_PARTS = 10_000
 MIN_PART = 5 * 1024**2

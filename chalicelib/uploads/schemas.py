@@ -1,17 +1,36 @@
 """Upload request bodies and queries (pydantic)."""
 from __future__ import annotations
 
+import re
 import unicodedata
 from typing import Annotated, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, field_validator
-
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    StringConstraints,
+    field_validator,
+)
 
 Kind = Literal["screenplay", "video", "audio", "subtitles"]
 Audience = Literal["0+", "6+", "12+", "16+", "18+"]
 PartNumber = Annotated[int, Field(ge=1, le=10000)]
 Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]
 Crc32 = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/]{6}==$")]
+Md5 = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/]{22}==$")]
+# A part number as a JSON object key: ASCII digits only ("²" or a 5,000-digit string are refused
+# here, before anything calls int() on them).
+def _part_key(value: object) -> object:
+    if isinstance(value, str):
+        if not re.fullmatch(r"[1-9][0-9]{0,4}", value):
+            raise ValueError("keys are part numbers: 1 to 10000 in ASCII digits")
+        return int(value)
+    return value
+
+
+PartKey = Annotated[int, BeforeValidator(_part_key), Field(ge=1, le=10000)]
 
 
 class Strict(BaseModel):
@@ -45,10 +64,11 @@ class FileCreate(Strict):
 
 class PartsRequest(Strict):
     part_numbers: list[PartNumber] = Field(min_length=1, max_length=100)
-    content_md5: Optional[dict[str, Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9+/]{22}==$")]]] = Field(
-        None, description="base64 MD5 per part number, signed into that part's URL")
-    checksums: Optional[dict[str, Crc32]] = Field(
-        None, description="base64 CRC32 per part number; required for files created with part_checksum")
+    content_md5: Optional[dict[PartKey, Md5]] = Field(
+        None, max_length=100, description="base64 MD5 per part number, signed into that part's URL")
+    checksums: Optional[dict[PartKey, Crc32]] = Field(
+        None, max_length=100,
+        description="base64 CRC32 per part number; required for files created with part_checksum")
 
 
 class CompletedPart(Strict):
@@ -77,8 +97,10 @@ class UploadPlan(BaseModel):
 class FileOut(BaseModel):
     model_config = ConfigDict(extra="allow")
     id: str
-    status: str
-    status_label: str
+    status: Literal["pending", "processing", "ready", "db_ready", "error"]
+    status_label: str = Field(description="how people see the status: `--------` for pending")
+    sequence: int = Field(description="+1 with every event of this file; the live channel carries it")
+    status_at: str
     filename: str
     size: int
     content_type: str

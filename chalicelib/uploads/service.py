@@ -6,36 +6,30 @@ signs and records. Object keys are ``uploads/<file id>``; the user's file name i
 from __future__ import annotations
 
 import re
-import time
-import uuid
-from datetime import datetime, timezone
-from functools import lru_cache
 from typing import Any, Callable
 from urllib.parse import quote
 
-from pynamodb.exceptions import UpdateError
-
 from chalicelib import cursor as cursor_codec
 from chalicelib.auth import Principal
-from chalicelib.clients import client
-from chalicelib.config import settings
+from chalicelib.clock import iso
 from chalicelib.errors import ApiError, Conflict, NotFound, Unprocessable
+from chalicelib.ids import is_id, new_id
+from chalicelib.provider import client, current, now, settings
+from chalicelib.status import FileStatus, guarded_update, transition
 from chalicelib.uploads import policy
-from chalicelib.uploads.models import ERROR, OPEN_UPLOAD, PENDING, FileRow
+from chalicelib.uploads.models import OPEN_UPLOAD, FileRow
 
-ID = re.compile(r"^[0-9a-f]{32}$")
+PREFIX = "uploads/"
+_STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$")
 
 
 class UploadClosed(ApiError):
     status, code = 409, "upload_closed"
 
 
-def _iso(epoch: float) -> str:
-    return datetime.fromtimestamp(epoch, timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
-
-
-def now_iso() -> str:
-    return _iso(time.time())
+def object_key(file_id: str) -> str:
+    """Made from the server's id only, never from anything the user sent."""
+    return f"{PREFIX}{file_id}"
 
 
 def content_disposition(filename: str) -> str:
@@ -45,29 +39,31 @@ def content_disposition(filename: str) -> str:
 
 
 def render(row: FileRow) -> dict[str, Any]:
+    status = FileStatus(row.status)
     out: dict[str, Any] = {
-        "id": row.file_id, "status": row.status, "status_label": "--------" if row.status == PENDING else row.status,
+        "id": row.file_id, "status": status.value, "status_label": status.label,
+        "sequence": int(row.sequence), "status_at": row.status_at,
         "filename": row.filename, "size": int(row.size), "content_type": row.content_type, "kind": row.kind,
         "target_audience": row.target_audience, "sha256": row.sha256, "error": row.error,
         "created_at": row.created_at, "updated_at": row.updated_at,
     }
-    if row.status == PENDING and not row.completed:
+    if status is FileStatus.PENDING and not row.completed:
         out["upload"] = {"upload_id": row.upload_id, "part_size": int(row.part_size),
-                         "part_count": int(row.part_count), "expires_at": _iso(row.upload_deadline),
+                         "part_count": int(row.part_count), "expires_at": iso(row.upload_deadline),
                          "part_checksum": row.part_checksum}
     return out
 
 
 def owned(file_id: str, principal: Principal) -> FileRow:
     """The caller's file; another user's file is indistinguishable from a missing one."""
-    if not ID.match(file_id):
-        raise NotFound(f"no file {file_id!r}")
+    if not is_id(file_id):
+        raise NotFound("no such file")
     try:
         row = FileRow.get(file_id, consistent_read=True)
     except FileRow.DoesNotExist:
-        raise NotFound(f"no file {file_id!r}") from None
+        raise NotFound("no such file") from None
     if row.owner != principal.sub and principal.role != "admin":
-        raise NotFound(f"no file {file_id!r}")
+        raise NotFound("no such file")
     return row
 
 
@@ -77,40 +73,46 @@ def _create(owner: str, body: dict[str, Any]) -> dict[str, Any]:
     cfg = settings()
     policy.check(body["kind"], body["content_type"], body["size"])
     part_size, part_count = policy.plan(body["size"])
-    file_id = uuid.uuid4().hex
-    key = f"uploads/{file_id}"
+    file_id = new_id()
+    key = object_key(file_id)
     checksum = {"ChecksumAlgorithm": "CRC32"} if body.get("part_checksum") == "crc32" else {}
     upload = client("s3").create_multipart_upload(
         Bucket=cfg.media_bucket, Key=key, ContentType=body["content_type"],
         ContentDisposition=content_disposition(body["filename"]),
         Metadata={"file-id": file_id, "owner": owner}, **checksum)
-    stamp, deadline = now_iso(), int(time.time()) + cfg.upload_window
+    started = now()
+    stamp = iso(started)
     row = FileRow(file_id, owner=owner, filename=body["filename"], size=body["size"],
                   content_type=body["content_type"], kind=body["kind"], target_audience=body.get("target_audience"),
-                  sha256=body.get("sha256"), status=PENDING, object_key=key, upload_id=upload["UploadId"],
-                  part_size=part_size, part_count=part_count, part_checksum=body.get("part_checksum"),
-                  upload_deadline=deadline, open_upload=OPEN_UPLOAD,
-                  completed=False, created_at=stamp, updated_at=stamp)
+                  sha256=body.get("sha256"), status=FileStatus.PENDING.value, sequence=1, status_at=stamp,
+                  object_key=key, upload_id=upload["UploadId"], part_size=part_size, part_count=part_count,
+                  part_checksum=body.get("part_checksum"), upload_deadline=int(started) + cfg.upload_window,
+                  open_upload=OPEN_UPLOAD, completed=False, created_at=stamp, updated_at=stamp)
     row.save(condition=FileRow.file_id.does_not_exist())
     return render(row)
 
 
-@lru_cache(maxsize=1)
 def _idempotent_create() -> tuple[Callable[..., dict[str, Any]], Any]:
     """Powertools Idempotency around _create, keyed by (caller, Idempotency-Key), checked on body."""
-    from aws_lambda_powertools.utilities.idempotency import (
-        DynamoDBPersistenceLayer, IdempotencyConfig, idempotent_function)
+    def build() -> tuple[Callable[..., dict[str, Any]], Any]:
+        from aws_lambda_powertools.utilities.idempotency import (
+            DynamoDBPersistenceLayer,
+            IdempotencyConfig,
+            idempotent_function,
+        )
 
-    persistence = DynamoDBPersistenceLayer(table_name=settings().idempotency_table,
-                                           boto3_client=client("dynamodb"))
-    config = IdempotencyConfig(event_key_jmespath="[owner, key]", payload_validation_jmespath="body",
-                               expires_after_seconds=24 * 3600, raise_on_no_idempotency_key=True)
+        persistence = DynamoDBPersistenceLayer(table_name=settings().idempotency_table,
+                                               boto3_client=client("dynamodb"))
+        config = IdempotencyConfig(event_key_jmespath="[owner, key]", payload_validation_jmespath="body",
+                                   expires_after_seconds=24 * 3600, raise_on_no_idempotency_key=True)
 
-    @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=config)
-    def create(request: dict[str, Any]) -> dict[str, Any]:
-        return _create(request["owner"], request["body"])
+        @idempotent_function(data_keyword_argument="request", persistence_store=persistence, config=config)
+        def create(request: dict[str, Any]) -> dict[str, Any]:
+            return _create(request["owner"], request["body"])
 
-    return create, config
+        return create, config
+
+    return current().memo("idempotent_create", build)
 
 
 def create(principal: Principal, body: dict[str, Any], idempotency_key: str | None,
@@ -120,7 +122,9 @@ def create(principal: Principal, body: dict[str, Any], idempotency_key: str | No
     if len(idempotency_key) > 255:
         raise Unprocessable("the Idempotency-Key header is longer than 255 characters")
     from aws_lambda_powertools.utilities.idempotency.exceptions import (
-        IdempotencyAlreadyInProgressError, IdempotencyValidationError)
+        IdempotencyAlreadyInProgressError,
+        IdempotencyValidationError,
+    )
 
     idempotent, config = _idempotent_create()
     if lambda_context is not None:
@@ -136,38 +140,32 @@ def create(principal: Principal, body: dict[str, Any], idempotency_key: str | No
 
 # ---------------------------------------------------------------- parts
 
-def _open(row: FileRow) -> None:
-    if row.status != PENDING or row.completed:
+def _check_open(row: FileRow) -> None:
+    if row.status != FileStatus.PENDING or row.completed:
         raise UploadClosed(f"the upload of this file is closed (status {row.status})")
-    if row.upload_deadline <= time.time():
+    if row.upload_deadline <= now():
         raise UploadClosed("the upload window of this file has expired", code="upload_expired")
 
 
-def _by_part(values: dict[str, str] | None, name: str) -> dict[int, str]:
-    parsed = {int(k): v for k, v in (values or {}).items() if k.isdigit()}
-    if values and len(parsed) != len(values):
-        raise Unprocessable(f"{name} keys must be part numbers")
-    return parsed
-
-
-def sign_parts(row: FileRow, part_numbers: list[int], content_md5: dict[str, str] | None,
-               checksums: dict[str, str] | None = None) -> dict[str, Any]:
-    _open(row)
-    beyond = sorted({n for n in part_numbers if n > row.part_count})
+def sign_parts(row: FileRow, part_numbers: list[int], content_md5: dict[int, str] | None,
+               checksums: dict[int, str] | None = None) -> dict[str, Any]:
+    """Keys of ``content_md5`` and ``checksums`` are part numbers, parsed by the request schema."""
+    _check_open(row)
+    wanted = sorted(set(part_numbers))
+    beyond = [n for n in wanted if n > row.part_count]
     if beyond:
         raise Unprocessable(f"this upload has {int(row.part_count)} parts", {"unknown_parts": beyond})
-    digests = _by_part(content_md5, "content_md5")
-    crcs = _by_part(checksums, "checksums")
-    if row.part_checksum and not set(part_numbers) <= set(crcs):
+    digests, crcs = content_md5 or {}, checksums or {}
+    if row.part_checksum and not set(wanted) <= set(crcs):
         raise Unprocessable("this upload verifies a CRC32 per part: send checksums for every part",
-                            {"missing": sorted(set(part_numbers) - set(crcs))}, code="checksum_required")
+                            {"missing": sorted(set(wanted) - set(crcs))}, code="checksum_required")
     if crcs and not row.part_checksum:
         raise Unprocessable("this upload was created without part_checksum", code="checksum_not_expected")
     ttl = settings().presign_ttl
-    expires_at = _iso(time.time() + ttl)
+    expires_at = iso(now() + ttl)
     s3 = client("s3")
     parts = []
-    for number in sorted(set(part_numbers)):
+    for number in wanted:
         params = {"Bucket": settings().media_bucket, "Key": row.object_key, "UploadId": row.upload_id,
                   "PartNumber": number}
         headers = {}
@@ -182,7 +180,7 @@ def sign_parts(row: FileRow, part_numbers: list[int], content_md5: dict[str, str
 
 def stored_parts(row: FileRow) -> dict[str, Any]:
     """What S3 already holds, every page of ListParts."""
-    if row.status != PENDING or row.completed:
+    if row.status != FileStatus.PENDING or row.completed:
         return {"parts": []}
     s3 = client("s3")
     parts: list[dict[str, Any]] = []
@@ -203,40 +201,51 @@ def stored_parts(row: FileRow) -> dict[str, Any]:
 
 # ---------------------------------------------------------------- complete / abort
 
-def _set(row: FileRow, actions: list[Any], condition: Any) -> bool:
-    """A conditional update; False when the condition no longer held (someone moved first)."""
-    try:
-        row.update(actions=[*actions, FileRow.updated_at.set(now_iso())], condition=condition)
-        return True
-    except UpdateError as exc:
-        if exc.cause_response_code == "ConditionalCheckFailedException":
-            return False
-        raise
-
-
-def complete(row: FileRow, parts: list[dict[str, Any]], sha256: str | None = None) -> dict[str, Any]:
-    if row.completed or row.status != PENDING:
-        if row.completed or row.status not in (PENDING, ERROR):
-            return render(row)  # a repeated complete answers as the first did
-        raise UploadClosed(f"the upload of this file is closed ({row.error})")
-    _open(row)
-    numbers = [p["part_number"] for p in parts]
+def _check_part_list(row: FileRow, parts: list[dict[str, Any]]) -> None:
+    seen: set[int] = set()
+    repeated: set[int] = set()
+    for part in parts:
+        number = part["part_number"]
+        (repeated if number in seen else seen).add(number)
     expected = set(range(1, int(row.part_count) + 1))
-    details = {"missing": sorted(expected - set(numbers)), "unknown": sorted(set(numbers) - expected),
-               "repeated": sorted({n for n in numbers if numbers.count(n) > 1})}
+    details = {"missing": sorted(expected - seen), "unknown": sorted(seen - expected), "repeated": sorted(repeated)}
     if any(details.values()):
         raise Unprocessable(f"complete needs each of the {len(expected)} parts exactly once", details,
                             code="incomplete_parts")
+
+
+def _check_sizes(row: FileRow, stored: list[dict[str, Any]]) -> None:
+    """A part URL cannot bind its size, so the parts S3 holds must add up to the declaration
+    before they become an object: every part but the last is ``part_size``, the last the rest."""
+    size, part_size, count = int(row.size), int(row.part_size), int(row.part_count)
+    expected = {n: part_size for n in range(1, count)} | {count: size - (count - 1) * part_size}
+    wrong = [{"part_number": p["part_number"], "size": p["size"], "expected": expected.get(p["part_number"])}
+             for p in stored if p["size"] != expected.get(p["part_number"])]
+    total = sum(p["size"] for p in stored)
+    if wrong or total != size:
+        raise Unprocessable(f"the parts hold {total} bytes; the file was declared at {size}: re-upload the "
+                            "parts listed, or abort", {"declared": size, "uploaded": total, "parts": wrong[:100]},
+                            code="size_mismatch")
+
+
+def complete(row: FileRow, parts: list[dict[str, Any]], sha256: str | None = None) -> dict[str, Any]:
+    if row.completed or row.status != FileStatus.PENDING:
+        if row.completed or row.status != FileStatus.ERROR:
+            return render(row)  # a repeated complete answers as the first did
+        raise UploadClosed(f"the upload of this file is closed ({row.error})")
+    _check_open(row)
+    _check_part_list(row, parts)
     if sha256 and sha256 != (row.sha256 or sha256):
         raise Unprocessable("the sha256 differs from the one declared on create", code="sha256_mismatch")
+    stored = stored_parts(row)["parts"]
+    _check_sizes(row, stored)
     if sha256 and not row.sha256:  # stored before S3 can announce the object
-        row.update(actions=[FileRow.sha256.set(sha256)], condition=FileRow.status == PENDING)
-    s3 = client("s3")
-    crcs = ({p["part_number"]: p.get("checksum_crc32") for p in stored_parts(row)["parts"]}
-            if row.part_checksum else {})
+        row.update(actions=[FileRow.sha256.set(sha256)], condition=FileRow.status == FileStatus.PENDING.value)
+    crcs = {p["part_number"]: p.get("checksum_crc32") for p in stored} if row.part_checksum else {}
     ordered = [{"PartNumber": p["part_number"], "ETag": p["etag"],
                 **({"ChecksumCRC32": crcs[p["part_number"]]} if crcs.get(p["part_number"]) else {})}
                for p in sorted(parts, key=lambda p: p["part_number"])]
+    s3 = client("s3")
     try:
         s3.complete_multipart_upload(Bucket=settings().media_bucket, Key=row.object_key, UploadId=row.upload_id,
                                      MultipartUpload={"Parts": ordered})
@@ -249,7 +258,7 @@ def complete(row: FileRow, parts: list[dict[str, Any]], sha256: str | None = Non
             raise Unprocessable(f"S3 refused the parts: {exc.response['Error'].get('Message', code)}",
                                 {"s3_code": code}, code="invalid_parts") from None
         raise
-    _set(row, [FileRow.completed.set(True)], FileRow.status == PENDING)
+    guarded_update(row, [FileRow.completed.set(True)], FileRow.status == FileStatus.PENDING.value)
     row.refresh(consistent_read=True)
     return render(row)
 
@@ -263,37 +272,41 @@ def _object_exists(key: str) -> bool:
         return False
 
 
-def _abort_upload(row: FileRow) -> None:
+def discard_stored(row: FileRow) -> None:
+    """Remove whatever a failed or aborted upload stored: its parts and its object. Idempotent,
+    so a retried event or sweep finishes what a crash left."""
     s3 = client("s3")
     try:
         s3.abort_multipart_upload(Bucket=settings().media_bucket, Key=row.object_key, UploadId=row.upload_id)
     except s3.exceptions.NoSuchUpload:
         pass
+    s3.delete_object(Bucket=settings().media_bucket, Key=row.object_key)
 
 
-def close_failed(row: FileRow, reason: str) -> bool:
-    """pending (not completed) -> error, aborting the multipart upload. False if it had moved on."""
-    _abort_upload(row)
-    return _set(row, [FileRow.status.set(ERROR), FileRow.error.set(reason), FileRow.open_upload.remove()],
-                (FileRow.status == PENDING) & (FileRow.completed == False))  # noqa: E712 - a DynamoDB condition
+def fail_upload(row: FileRow, reason: str) -> bool:
+    """pending (not completed) -> error, discarding the upload. False if it had moved on."""
+    moved = transition(row, FileStatus.ERROR, actions=[FileRow.error.set(reason), FileRow.open_upload.remove()],
+                       condition=FileRow.completed == False)  # noqa: E712 - a DynamoDB condition
+    if moved:
+        discard_stored(row)
+    return moved
 
 
 def abort(row: FileRow) -> dict[str, Any]:
-    if row.status == ERROR:
-        _abort_upload(row)
+    if row.status == FileStatus.ERROR:
+        discard_stored(row)
         return render(row)
-    if row.completed or row.status != PENDING:
+    if row.completed or row.status != FileStatus.PENDING:
         raise UploadClosed(f"the upload is already complete (status {row.status})")
-    if not close_failed(row, "upload aborted"):
-        row.refresh(consistent_read=True)
-        if row.status != ERROR:
-            raise UploadClosed(f"the upload is already complete (status {row.status})")
+    fail_upload(row, "upload aborted")
     row.refresh(consistent_read=True)
+    if row.status != FileStatus.ERROR:
+        raise UploadClosed(f"the upload is already complete (status {row.status})")
     return render(row)
 
 
 def download_url(row: FileRow) -> str:
-    if row.status in (PENDING, ERROR):
+    if row.status in (FileStatus.PENDING, FileStatus.ERROR):
         raise UploadClosed(f"the file is not stored (status {row.status})", code="not_stored")
     return client("s3").generate_presigned_url("get_object", ExpiresIn=settings().presign_ttl, Params={
         "Bucket": settings().media_bucket, "Key": row.object_key,
@@ -302,20 +315,24 @@ def download_url(row: FileRow) -> str:
 
 # ---------------------------------------------------------------- listing
 
+def _start_key(owner: str, cursor: str) -> dict[str, Any]:
+    """DynamoDB's start key from a cursor this API made; anything else (an empty or malformed
+    value that real DynamoDB would reject with a 500) is a 400."""
+    value = cursor_codec.decode(cursor)
+    if not (isinstance(value, list) and len(value) == 2 and isinstance(value[0], str)
+            and _STAMP.match(value[0]) and is_id(value[1])):
+        raise cursor_codec.invalid()
+    return {"owner": {"S": owner}, "created_at": {"S": value[0]}, "file_id": {"S": value[1]}}
+
+
 def list_files(principal: Principal, limit: int, cursor: str | None, base_url: str) -> dict[str, Any]:
     """The caller's files, newest first."""
-    start = None
-    if cursor:
-        value = cursor_codec.decode(cursor)
-        if not (isinstance(value, list) and len(value) == 2 and all(isinstance(v, str) for v in value)
-                and ID.match(value[1])):
-            raise cursor_codec.invalid()
-        start = {"owner": {"S": principal.sub}, "created_at": {"S": value[0]}, "file_id": {"S": value[1]}}
+    start = _start_key(principal.sub, cursor) if cursor else None
     rows = list(FileRow.by_owner.query(principal.sub, scan_index_forward=False, limit=limit + 1,
                                        page_size=limit + 1, last_evaluated_key=start))
     more = len(rows) > limit
     rows = rows[:limit]
+    next_cursor = cursor_codec.encode([rows[-1].created_at, rows[-1].file_id]) if more else None
     return {"count": FileRow.by_owner.count(principal.sub),
-            "next": (f"{base_url}/files?limit={limit}&cursor={cursor_codec.encode([rows[-1].created_at, rows[-1].file_id])}"
-                     if more else None),
+            "next": f"{base_url}/files?limit={limit}&cursor={next_cursor}" if next_cursor else None,
             "results": [render(r) for r in rows]}
