@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test bench bench-upload clean
+.PHONY: dev test test-unit test-integration bench bench-upload clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -16,8 +16,14 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 dev: $(STAMP)
 	$(PY) -m infra.stack
 
-test: $(STAMP)
-	$(PY) -m pytest
+# Two pytest processes: in-process moto (unit) and moto server (integration) must not share one.
+test: test-unit test-integration
+
+test-unit: $(STAMP)
+	$(PY) -m pytest -m unit
+
+test-integration: $(STAMP)
+	$(PY) -m pytest -m "not unit"
 
 bench: $(STAMP)
 	$(PY) -m bench.pages

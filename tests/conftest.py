@@ -20,6 +20,16 @@ CONFIG = StackConfig(api_port=free_port(), moto_port=free_port(), load_defaults=
 configure_env(CONFIG)
 
 
+UNIT = Path(__file__).with_name("unit")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Tests under tests/unit are the ``unit`` tier (no moto server); everything else is not."""
+    for item in items:
+        if UNIT in Path(str(item.fspath)).parents:
+            item.add_marker(pytest.mark.unit)
+
+
 @pytest.fixture(scope="session")
 def stack() -> Iterator[Stack]:
     running = Stack(CONFIG).start()

@@ -1,0 +1,95 @@
+"""Handlers through chalice's own test client and event generators, on in-process moto."""
+from __future__ import annotations
+
+import dataclasses
+import json
+
+from chalicelib import provider
+from chalicelib.clock import SettableClock, iso
+from chalicelib.pages import cache
+from chalicelib.status import FileStatus
+from chalicelib.uploads.models import FileRow
+from tests.unit.conftest import auth
+
+
+def test_a_page_round_trip_counts_its_views_through_the_sqs_handler(http, aws) -> None:
+    created = http.http.post("/pages", headers=auth("editor"), body=json.dumps({
+        "title": "Unit page", "items": [{"type": "text", "title": "T", "body": "Привет"}]}))
+    assert created.status_code == 201, created.body
+    page = json.loads(created.body)
+    for _ in range(3):
+        assert http.http.get(f"/pages/{page['id']}").status_code == 200
+    sqs = aws.client("sqs")
+    url = aws.queue_url(aws.settings.views_queue)
+    bodies = [m["Body"] for m in sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]]
+    assert len(bodies) == 3
+    event = http.events.generate_sqs_event(message_bodies=bodies + bodies[:1], queue_name=aws.settings.views_queue)
+    http.lambda_.invoke("count_views", event)
+    cache.clear()
+    item = json.loads(http.http.get(f"/pages/{page['id']}").body)["items"][0]
+    assert item["views"] == 3 and item["body"] == "Привет"
+
+
+def test_the_sweeper_closes_expired_uploads_on_the_settable_clock(http, aws, clock: SettableClock) -> None:
+    created = http.http.post("/files", headers=auth("uploader"), body=json.dumps({
+        "filename": "a.txt", "size": 10, "content_type": "text/plain", "kind": "screenplay"}))
+    assert created.status_code == 201, created.body
+    file_id = json.loads(created.body)["id"]
+    tick = http.events.generate_cw_event(source="aws.events", detail_type="Scheduled Event", detail={},
+                                         resources=[])
+    http.lambda_.invoke("sweep_stale_uploads", tick)
+    assert FileRow.get(file_id).status == FileStatus.PENDING
+    clock.advance(aws.settings.upload_window + 1)
+    http.lambda_.invoke("sweep_stale_uploads", tick)
+    row = FileRow.get(file_id, consistent_read=True)
+    assert row.status == FileStatus.ERROR and row.error == "upload expired" and row.sequence == 2
+    assert row.status_at == iso(clock.now())
+    uploads = aws.client("s3").list_multipart_uploads(Bucket=aws.settings.media_bucket, Prefix=f"uploads/{file_id}")
+    assert uploads.get("Uploads", []) == []
+
+
+def test_an_s3_event_moves_a_stored_upload_to_processing_once(http, aws) -> None:
+    body = b"INT. ROOM - DAY\n"
+    created = json.loads(http.http.post("/files", headers=auth("uploader"), body=json.dumps({
+        "filename": "a.txt", "size": len(body), "content_type": "text/plain", "kind": "screenplay"})).body)
+    aws.client("s3").put_object(Bucket=aws.settings.media_bucket, Key=f"uploads/{created['id']}", Body=body)
+    s3_event = json.dumps(http.events.generate_s3_event(bucket=aws.settings.media_bucket,
+                                                         key=f"uploads/{created['id']}"))
+    event = http.events.generate_sqs_event(message_bodies=[s3_event, s3_event], queue_name=aws.settings.uploads_queue)
+    http.lambda_.invoke("on_upload_stored", event)
+    http.lambda_.invoke("on_upload_stored", event)
+    row = FileRow.get(created["id"], consistent_read=True)
+    assert row.status == FileStatus.PROCESSING and row.sequence == 2
+
+
+def test_part_keys_that_are_not_ascii_part_numbers_are_a_422(http) -> None:
+    created = json.loads(http.http.post("/files", headers=auth("uploader"), body=json.dumps({
+        "filename": "a.txt", "size": 10, "content_type": "text/plain", "kind": "screenplay"})).body)
+    for keys in ({"²": "AAAAAAAAAAAAAAAAAAAAAA=="}, {"9" * 5000: "AAAAAAAAAAAAAAAAAAAAAA=="},
+                 {"0": "AAAAAAAAAAAAAAAAAAAAAA=="}, {"١": "AAAAAAAAAAAAAAAAAAAAAA=="}):
+        response = http.http.post(f"/files/{created['id']}/parts", headers=auth("uploader"),
+                                  body=json.dumps({"part_numbers": [1], "content_md5": keys}))
+        assert response.status_code == 422, response.body
+        assert json.loads(response.body)["error"]["code"] == "validation_error"
+
+
+def test_a_reorder_of_40000_ids_is_refused_by_the_schema(http) -> None:
+    page = json.loads(http.http.post("/pages", headers=auth("editor"), body=json.dumps({"title": "Order"})).body)
+    response = http.http.put(f"/pages/{page['id']}/order", headers=auth("editor"),
+                             body=json.dumps({"items": ["0" * 32] * 40_000}))
+    assert response.status_code == 422 and json.loads(response.body)["error"]["details"][0]["type"] == "too_long"
+
+
+def test_a_placeholder_secret_stops_the_api_outside_the_local_stack(http, aws) -> None:
+    for secret, local in (("set-me-in-the-deploy-environment", False), ("short", False), ("", True)):
+        broken = provider.Provider(dataclasses.replace(aws.settings, token_secret=secret, local=local), aws.clock)
+        with provider.use(broken):
+            for path in ("/health", "/pages"):
+                response = http.http.get(path)
+                assert response.status_code == 503, (secret, path)
+                error = json.loads(response.body)["error"]
+                assert error["code"] == "misconfigured" and "KADR_TOKEN_SECRET" in error["message"]
+    local = provider.Provider(dataclasses.replace(aws.settings, token_secret="short-but-local", local=True), aws.clock)
+    with provider.use(local):
+        assert http.http.get("/health").status_code == 200
+    assert http.http.get("/health").status_code == 200
