@@ -27,3 +27,22 @@ def test_chalice_package_builds_every_handler(tmp_path: Path) -> None:
     assert {"PagesTable", "FilesTable", "MediaBucket", "ViewsQueue"} <= set(template["Resources"])
     lint = subprocess.run([str(bin_dir / "cfn-lint"), str(tmp_path / "sam.json")], capture_output=True, text=True)
     assert lint.returncode == 0, lint.stdout + lint.stderr
+
+
+def test_a_non_editable_install_has_every_package(tmp_path: Path) -> None:
+    """Packages are discovered, not listed: a new package cannot be left out of an install."""
+    target = tmp_path / "site"
+    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                    "--target", str(target), str(ROOT)], check=True, capture_output=True)
+    expected = {p.parent.relative_to(ROOT).as_posix() for top in ("chalicelib", "kadr_cli", "infra")
+                for p in (ROOT / top).rglob("__init__.py")}
+    installed = {p.parent.relative_to(target).as_posix() for p in target.rglob("__init__.py")
+                 if p.parent.relative_to(target).parts[0] in ("chalicelib", "kadr_cli", "infra")}
+    assert "chalicelib/uploads" in expected and installed == expected
+    probe = ("import chalicelib.uploads.service, kadr_cli.main, sys; "
+             "print(chalicelib.uploads.service.__file__)")
+    env = {**os.environ, "PYTHONPATH": str(target)}
+    out = subprocess.run([sys.executable, "-c", probe], cwd=tmp_path, env=env, check=True,
+                         capture_output=True, text=True).stdout
+    assert out.strip().startswith(str(target))
+    assert (target / "infra" / "resources.json").exists()
