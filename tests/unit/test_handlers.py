@@ -93,3 +93,27 @@ def test_a_placeholder_secret_stops_the_api_outside_the_local_stack(http, aws) -
     with provider.use(local):
         assert http.http.get("/health").status_code == 200
     assert http.http.get("/health").status_code == 200
+
+
+def test_file_cursors_are_validated_fully(http) -> None:
+    """Real DynamoDB rejects empty key values with a 500; the API answers 400 first."""
+    from chalicelib import cursor
+
+    for value in (["", "0" * 32], ["2026-11-23T10:00:00.000Z", ""], ["x", "0" * 32], ["2026-11-23T10:00:00.000Z"],
+                  "text", None, ["2026-11-23T10:00:00.000Z", "0" * 32, 1]):
+        response = http.http.get(f"/files?cursor={cursor.encode(value)}", headers=auth("uploader"))
+        assert response.status_code == 400, (value, response.body)
+        assert json.loads(response.body)["error"]["code"] == "invalid_cursor"
+    ok = http.http.get(f"/files?cursor={cursor.encode(['2026-11-23T10:00:00.000Z', '0' * 32])}",
+                       headers=auth("uploader"))
+    assert ok.status_code == 200
+
+
+def test_pages_and_files_stamp_time_in_one_format(http, clock: SettableClock) -> None:
+    page = json.loads(http.http.post("/pages", headers=auth("editor"), body=json.dumps({"title": "Stamps"})).body)
+    file = json.loads(http.http.post("/files", headers=auth("uploader"), body=json.dumps({
+        "filename": "a.txt", "size": 10, "content_type": "text/plain", "kind": "screenplay"})).body)
+    expected = iso(clock.now())
+    assert len(expected) == len("2026-11-23T10:00:00.000Z") and expected.endswith("Z")
+    assert {page["created_at"], page["updated_at"], file["created_at"], file["updated_at"], file["status_at"]} == {
+        expected}
