@@ -4,6 +4,8 @@ from chalice import Chalice, Rate, Response
 from chalicelib import http
 from chalicelib.observability import flush_after
 from chalicelib.pages import listing, store, views
+from chalicelib.refer import results as refer_results
+from chalicelib.refer import service as refer
 from chalicelib.provider import settings
 from chalicelib.uploads import events as upload_events
 from chalicelib.uploads import service as uploads
@@ -15,6 +17,7 @@ api = http.Api(app)
 
 EDITOR = ("editor",)
 UPLOADER = ("uploader",)
+ANALYZER = ("analyzer",)
 
 
 # ---------------------------------------------------------------- service
@@ -172,6 +175,56 @@ def download_file(ctx: http.RequestContext, file_id: str) -> Response:
     return Response(body="", status_code=302, headers={"Location": url})
 
 
+# ---------------------------------------------------------------- refer keys (analyzers' way in)
+
+@api.route("/files/{file_id}/refer", roles=UPLOADER, summary="The file's current refer key and download URL",
+           tags=["refer"], response="refer.schemas:ReferOut")
+def read_refer(ctx: http.RequestContext, file_id: str) -> dict:
+    return refer.view(uploads.owned(file_id, ctx.principal), ctx.base_url)
+
+
+@api.route("/files/{file_id}/refer", methods=["POST"], roles=UPLOADER, tags=["refer"],
+           summary="Issue a new refer key (restarts rotation; the old key dies at once)",
+           response="refer.schemas:ReferOut", errors=[409])
+def reissue_refer(ctx: http.RequestContext, file_id: str) -> dict:
+    return refer.view(refer.reissue(uploads.owned(file_id, ctx.principal)), ctx.base_url)
+
+
+@api.route("/download/{refer_key}", roles=ANALYZER, summary="Download a file by refer key (302 to S3)",
+           tags=["refer"], status=302, errors=[410, 429])
+def download_by_key(ctx: http.RequestContext, refer_key: str) -> Response:
+    """The first download freezes the key for a download window; at most 10 distinct analyzers."""
+    row = refer.claim(refer_key, ctx.principal)
+    return Response(body="", status_code=302, headers={
+        "Location": refer.presigned_get(row), "X-File-Id": row.file_id,
+        "X-File-Target-Audience": row.target_audience or "none", "X-Refer-Key": refer_key})
+
+
+@api.route("/download/{refer_key}", methods=["POST"], roles=ANALYZER, tags=["refer"],
+           summary="Post this analyzer's result for the file it downloaded with this key",
+           body="refer.schemas:AnalysisResult", response="refer.schemas:ResultAccepted", status=201,
+           errors=[409])
+def post_result(ctx: http.RequestContext, refer_key: str) -> Response:
+    """The first accepted result moves the file to `ready`. The same document again answers 200."""
+    accepted = refer_results.store(refer_key, ctx.principal, ctx.body.model_dump(mode="json"))
+    return http.json_response(accepted, 201 if accepted["created"] else 200)
+
+
+@api.route("/download/{refer_key}/result-upload", methods=["POST"], roles=ANALYZER, tags=["refer"],
+           summary="A presigned PUT for a result document over 5 MB", response="refer.schemas:ResultUpload",
+           errors=[409])
+def result_upload(ctx: http.RequestContext, refer_key: str) -> dict:
+    return refer_results.upload_slot(refer_key, ctx.principal)
+
+
+@api.route("/download/{refer_key}/result-upload/{upload_id}", methods=["POST"], roles=ANALYZER, tags=["refer"],
+           summary="Store the result document uploaded through result-upload",
+           response="refer.schemas:ResultAccepted", status=201, errors=[409, 413, 422])
+def store_result_upload(ctx: http.RequestContext, refer_key: str, upload_id: str) -> Response:
+    accepted = refer_results.store_uploaded(refer_key, ctx.principal, upload_id)
+    return http.json_response(accepted, 201 if accepted["created"] else 200)
+
+
 # ---------------------------------------------------------------- events
 
 @app.on_sqs_message(queue=settings().views_queue, batch_size=100, maximum_batching_window_in_seconds=2)
@@ -193,3 +246,14 @@ def on_upload_stored(event) -> None:
 @app.schedule(Rate(5, unit=Rate.MINUTES))
 def sweep_stale_uploads(event) -> None:
     upload_events.sweep()
+
+
+@app.on_sqs_message(queue=settings().refer_queue, batch_size=10)
+def on_refer_timer(event) -> None:
+    """A refer key's rotation or expiry is due (SQS message timers, one per event)."""
+    refer.on_timer(record.body for record in event)
+
+
+@app.schedule(Rate(1, unit=Rate.MINUTES))
+def repair_refer_timers(event) -> None:
+    refer.repair_timers()

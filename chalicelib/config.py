@@ -38,6 +38,10 @@ class Settings:
     part_size: int
     presign_ttl: int
     upload_window: int
+    refer_queue: str
+    refer_download_window: int
+    download_url_ttl: int
+    results_table: str
     local: bool
 
     def secret_problem(self) -> str | None:
@@ -84,6 +88,12 @@ def from_env() -> Settings:
         # Presigned URLs live minutes, never more than 15.
         presign_ttl=min(900, _int("KADR_PRESIGN_TTL", 600)),
         upload_window=_int("KADR_UPLOAD_WINDOW", 24 * 3600),
+        refer_queue=os.environ.get("KADR_REFER_QUEUE", f"kadr-{stage}-refer"),
+        # How long a key stays valid after its first download (it stops rotating then).
+        refer_download_window=_int("KADR_REFER_DOWNLOAD_WINDOW", 600),
+        # Presigned GETs handed to analyzers: at most 5 minutes.
+        download_url_ttl=min(300, _int("KADR_DOWNLOAD_URL_TTL", 300)),
+        results_table=os.environ.get("KADR_RESULTS_TABLE", f"kadr-{stage}-results"),
         # Set only by the local stack (infra/stack.py); relaxes nothing but the secret's length.
         local=os.environ.get("KADR_LOCAL") == "1",
     )

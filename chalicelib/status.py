@@ -69,11 +69,13 @@ def allowed(current: StrEnum, target: StrEnum) -> bool:
 
 
 def transition(row: Tracked, target: StrEnum, *, actions: list[Any] | None = None,
-               condition: Any = None) -> bool:
+               condition: Any = None, events: int = 1) -> bool:
     """Move ``row`` from the status it was read with to ``target``; True if this call moved it.
 
     False when the row had already moved on (a duplicate or a lost race: nothing changed).
-    ``MoveRefused`` when the table does not allow the move from the status read.
+    ``MoveRefused`` when the table does not allow the move from the status read. ``events`` is
+    how many events this write is (e.g. 2 when a refer key is issued with the move): the
+    sequence takes one number per event, the status change first.
     """
     model = type(row)
     current = type(target)(row.status)
@@ -85,7 +87,7 @@ def transition(row: Tracked, target: StrEnum, *, actions: list[Any] | None = Non
     guard = model.status == current.value
     if condition is not None:
         guard &= condition
-    return guarded_update(row, [model.status.set(target.value), model.sequence.add(1),
+    return guarded_update(row, [model.status.set(target.value), model.sequence.add(events),
                                 model.status_at.set(iso(now())), *(actions or [])], guard)
 
 

@@ -18,6 +18,16 @@ from typing import Any, Callable
 log = logging.getLogger("kadr.local")
 
 
+_REFER_IN_PATH = re.compile(r"(/download/)([^/?\s]+)")
+
+
+def redact_path(text: str) -> str:
+    """Replace refer keys in request paths by a fingerprint (as the app's own logs do)."""
+    from chalicelib.refer.keys import fingerprint
+
+    return _REFER_IN_PATH.sub(lambda m: f"{m.group(1)}<key:{fingerprint(m.group(2))}>", text)
+
+
 class Component:
     name = "component"
 
@@ -69,6 +79,10 @@ class ApiServer(Component):
             # The handler sends headers and body separately; with Nagle on, each response then
             # waits ~40 ms for the client's delayed ACK, which API Gateway never adds.
             disable_nagle_algorithm = True
+
+            def log_message(self, format: str, *args: Any) -> None:
+                # Access lines name the request path, and a refer key in a path is a credential.
+                super().log_message(format, *(redact_path(a) if isinstance(a, str) else a for a in args))
 
         self._server.server.RequestHandlerClass = functools.partial(NoDelayHandler, app_object=app, config=config)
         self._server.server.daemon_threads = True

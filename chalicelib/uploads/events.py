@@ -11,7 +11,9 @@ from chalicelib.observability import count, logger
 from chalicelib.provider import client, now, settings
 from chalicelib.status import FileStatus, transition
 from chalicelib.uploads.models import OPEN_UPLOAD, FileRow
-from chalicelib.uploads.service import PREFIX, discard_stored, fail_upload
+from chalicelib.refer import service as refer
+from chalicelib.uploads.objects import PREFIX
+from chalicelib.uploads.service import discard_stored, fail_upload
 
 _CHUNK = 8 * 1024 * 1024
 
@@ -71,12 +73,14 @@ def mark_stored(key: str) -> str:
               FileRow.open_upload.remove()]
     if problem:
         moved = transition(row, FileStatus.ERROR, actions=[*stored, FileRow.error.set(problem)])
-    else:
-        moved = transition(row, FileStatus.PROCESSING, actions=stored)
+    else:  # stored and verified: the refer key is issued with the move, as its second event
+        moved = transition(row, FileStatus.PROCESSING, actions=[*stored, *refer.issue_actions(row)], events=2)
     if not moved:
         return "duplicate"
     if problem:
         discard_stored(row)
+    else:
+        refer.issued(row)
     count("UploadsRejected" if problem else "UploadsStored")
     logger().info("upload stored", extra={"file_id": file_id, "ok": not problem})
     return FileStatus.ERROR.value if problem else FileStatus.PROCESSING.value

@@ -1,7 +1,7 @@
 """The files table: one row per file, with indexes for an owner's files and for open uploads."""
 from __future__ import annotations
 
-from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute
+from pynamodb.attributes import BooleanAttribute, NumberAttribute, UnicodeAttribute, UnicodeSetAttribute
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex
 
 from chalicelib import db
@@ -9,6 +9,7 @@ from chalicelib.provider import settings
 from chalicelib.status import FileStatus
 
 OPEN_UPLOAD = "OPEN"
+REFER_DUE = "DUE"
 
 
 class ByOwner(GlobalSecondaryIndex["FileRow"]):
@@ -29,6 +30,18 @@ class OpenUploads(GlobalSecondaryIndex["FileRow"]):
 
     open_upload = UnicodeAttribute(hash_key=True)
     upload_deadline = NumberAttribute(range_key=True)
+
+
+class ReferTimers(GlobalSecondaryIndex["FileRow"]):
+    """Sparse: only files whose refer key has an event still to come (a rotation or an expiry)
+    carry ``refer_timer``, so repairing lost timers costs per active key, never per file."""
+
+    class Meta:
+        index_name = "refer_timers"
+        projection = AllProjection()
+
+    refer_timer = UnicodeAttribute(hash_key=True)
+    refer_due_at = NumberAttribute(range_key=True)
 
 
 class FileRow(db.KadrModel):
@@ -59,5 +72,16 @@ class FileRow(db.KadrModel):
     stored_etag = UnicodeAttribute(null=True)
     created_at = UnicodeAttribute()
     updated_at = UnicodeAttribute()
+    # Refer key (chalicelib.refer): never the key itself, only what derives and checks it.
+    refer_issue = NumberAttribute(default=0)
+    refer_issued_at = NumberAttribute(null=True)
+    refer_frozen_window = NumberAttribute(null=True)
+    refer_frozen_at = NumberAttribute(null=True)
+    refer_downloaders = UnicodeSetAttribute(null=True)
+    refer_event = UnicodeAttribute(null=True)  # the last key event: issued, rotated, frozen, expired
+    refer_window = NumberAttribute(null=True)  # the window that event announced
+    refer_timer = UnicodeAttribute(null=True)
+    refer_due_at = NumberAttribute(null=True)
     by_owner = ByOwner()
     open_uploads = OpenUploads()
+    refer_timers = ReferTimers()

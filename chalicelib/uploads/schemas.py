@@ -94,6 +94,12 @@ class UploadPlan(BaseModel):
     part_checksum: Optional[str] = None
 
 
+class ReferSummary(BaseModel):
+    state: Literal["none", "active", "frozen", "expired"]
+    expires_at: Optional[str]
+    downloaders: int
+
+
 class FileOut(BaseModel):
     model_config = ConfigDict(extra="allow")
     id: str
@@ -111,6 +117,7 @@ class FileOut(BaseModel):
     created_at: str
     updated_at: str
     upload: Optional[UploadPlan] = None
+    refer: ReferSummary
 
 
 class SignedPart(BaseModel):

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import re
 from typing import Any, Callable
-from urllib.parse import quote
 
 from chalicelib import cursor as cursor_codec
 from chalicelib.auth import Principal
@@ -16,26 +15,16 @@ from chalicelib.errors import ApiError, Conflict, NotFound, Unprocessable
 from chalicelib.ids import is_id, new_id
 from chalicelib.provider import client, current, now, settings
 from chalicelib.status import FileStatus, guarded_update, transition
+from chalicelib.refer.service import summary as refer_summary
 from chalicelib.uploads import policy
+from chalicelib.uploads.objects import content_disposition, object_key
 from chalicelib.uploads.models import OPEN_UPLOAD, FileRow
 
-PREFIX = "uploads/"
 _STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d{3})?Z$")
 
 
 class UploadClosed(ApiError):
     status, code = 409, "upload_closed"
-
-
-def object_key(file_id: str) -> str:
-    """Made from the server's id only, never from anything the user sent."""
-    return f"{PREFIX}{file_id}"
-
-
-def content_disposition(filename: str) -> str:
-    """RFC 6266: an ASCII fallback plus the exact UTF-8 name."""
-    fallback = "".join(c if 32 <= ord(c) < 127 and c not in '"\\' else "_" for c in filename)
-    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(filename, safe='')}"
 
 
 def render(row: FileRow) -> dict[str, Any]:
@@ -45,7 +34,7 @@ def render(row: FileRow) -> dict[str, Any]:
         "sequence": int(row.sequence), "status_at": row.status_at,
         "filename": row.filename, "size": int(row.size), "content_type": row.content_type, "kind": row.kind,
         "target_audience": row.target_audience, "sha256": row.sha256, "error": row.error,
-        "created_at": row.created_at, "updated_at": row.updated_at,
+        "created_at": row.created_at, "updated_at": row.updated_at, "refer": refer_summary(row),
     }
     if status is FileStatus.PENDING and not row.completed:
         out["upload"] = {"upload_id": row.upload_id, "part_size": int(row.part_size),

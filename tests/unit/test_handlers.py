@@ -59,7 +59,7 @@ def test_an_s3_event_moves_a_stored_upload_to_processing_once(http, aws) -> None
     http.lambda_.invoke("on_upload_stored", event)
     http.lambda_.invoke("on_upload_stored", event)
     row = FileRow.get(created["id"], consistent_read=True)
-    assert row.status == FileStatus.PROCESSING and row.sequence == 2
+    assert row.status == FileStatus.PROCESSING and row.sequence == 3 and row.refer_issue == 1  # status + key issued
 
 
 def test_part_keys_that_are_not_ascii_part_numbers_are_a_422(http) -> None:

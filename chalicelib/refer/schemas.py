@@ -1,0 +1,78 @@
+"""The analysis result document an analyzer posts back (published in /openapi.json)."""
+from __future__ import annotations
+
+from typing import Annotated, Literal, Optional, Union
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Severity = Literal["none", "mild", "moderate", "severe"]
+Audience = Literal["0+", "6+", "12+", "16+", "18+"]
+Text = Annotated[str, StringConstraints(max_length=4000)]
+
+EXAMPLE = {
+    "analyzer": {"name": "acme-screenplay-ai", "version": "2.3.0"},
+    "rating": "16+",
+    "summary": "Two scenes of graphic violence and repeated strong language.",
+    "findings": [
+        {"category": "violence", "severity": "severe", "scene": "12", "line": 431,
+         "excerpt": "Он бьёт его монтировкой, кровь заливает пол.", "comment": "Detailed depiction of a killing."},
+        {"category": "obscene_language", "severity": "moderate", "scene": "3", "line": 88,
+         "excerpt": "…", "comment": "Obscene word in dialogue."},
+    ],
+}
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Analyzer(Strict):
+    name: Annotated[str, StringConstraints(min_length=1, max_length=100)]
+    version: Annotated[str, StringConstraints(min_length=1, max_length=50)]
+
+
+class Finding(Strict):
+    category: Annotated[str, StringConstraints(min_length=1, max_length=100)] = Field(
+        description="a violation category id from GET /violations, or the analyzer's own name for it")
+    severity: Severity
+    scene: Optional[Union[Annotated[str, StringConstraints(max_length=50)], int]] = Field(
+        None, description="the scene's number or heading as the screenplay gives it")
+    line: Optional[Annotated[int, Field(ge=1, le=10_000_000)]] = None
+    excerpt: Text = ""
+    comment: Text = ""
+
+
+class AnalysisResult(Strict):
+    """One analyzer's findings for one file. At most 5 MB inline; larger through result-upload."""
+
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [EXAMPLE]})
+    analyzer: Analyzer
+    rating: Optional[Audience] = Field(None, description="the analyzer's own age rating, if it gives one")
+    summary: Annotated[str, StringConstraints(max_length=20_000)] = ""
+    findings: list[Finding] = Field(default_factory=list, max_length=20_000)
+
+
+class ResultAccepted(BaseModel):
+    file_id: str
+    analyzer: str
+    status: str = Field(description="the file's status after this result")
+    findings: int
+    created: bool = Field(description="false when this exact document had been posted before")
+
+
+class ResultUpload(BaseModel):
+    upload_id: str
+    url: str
+    expires_at: str
+    max_bytes: int
+    headers: dict[str, str]
+
+
+class ReferOut(BaseModel):
+    state: Literal["none", "active", "frozen", "expired"]
+    key: Optional[str] = Field(description="the key that works now; null when none works")
+    url: Optional[str] = Field(description="absolute URL of GET /download/{key}")
+    expires_at: Optional[str]
+    next_rotation_at: Optional[str] = Field(description="null once frozen or on the last key")
+    downloaders: int
+    issue: int
