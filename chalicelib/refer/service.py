@@ -31,6 +31,7 @@ from chalicelib.uploads.objects import content_disposition
 
 STORED = (FileStatus.PROCESSING.value, FileStatus.READY.value, FileStatus.DB_READY.value)
 MAX_DELAY = 900  # SQS's longest message timer
+REPAIR_LIMIT = 1000  # timers re-sent per repair run (a minute): bounds one run's Lambda time
 
 
 class ReferGone(ApiError):
@@ -198,13 +199,25 @@ def presigned_get(row: FileRow) -> str:
 
 # ---------------------------------------------------------------- timers
 
-def _send_timer(row: FileRow) -> None:
-    if row.refer_due_at is None:
-        return
+def _timer_body(row: FileRow) -> dict[str, Any]:
     delay = min(MAX_DELAY, max(0, math.ceil(row.refer_due_at - now())))
-    body = json.dumps({"file_id": row.file_id, "issue": int(row.refer_issue), "due": row.refer_due_at})
-    client("sqs").send_message(QueueUrl=current().queue_url(settings().refer_queue), MessageBody=body,
-                               DelaySeconds=delay)
+    return {"MessageBody": json.dumps({"file_id": row.file_id, "issue": int(row.refer_issue), "due": row.refer_due_at}),
+            "DelaySeconds": delay}
+
+
+def _send_timers(rows: list[FileRow]) -> None:
+    """One SQS message timer per row with an event to come, ten to a call."""
+    entries = [_timer_body(row) for row in rows if row.refer_due_at is not None]
+    url = current().queue_url(settings().refer_queue)
+    for start in range(0, len(entries), 10):
+        batch = [{"Id": str(i), **entry} for i, entry in enumerate(entries[start:start + 10])]
+        failed = client("sqs").send_message_batch(QueueUrl=url, Entries=batch).get("Failed", [])
+        if failed:  # the repair sweep would find them later; failing now lets SQS retry sooner
+            raise RuntimeError(f"{len(failed)} refer timers were not sent: {failed[0].get('Code')}")
+
+
+def _send_timer(row: FileRow) -> None:
+    _send_timers([row])
 
 
 def _timer(body: str) -> tuple[str, int, float] | None:
@@ -219,27 +232,31 @@ def on_timer(bodies: Iterable[str]) -> dict[str, str]:
     """Announce the event that is due (a rotation or an expiry) and arm the next one. Idempotent:
     the write is conditional on the due time it announces, so a duplicate timer does nothing."""
     outcome: dict[str, str] = {}
+    rearm: list[FileRow] = []
     for body in bodies:
         timer = _timer(body)
         if timer is None:
             logger().warning("malformed refer timer dropped")
             continue
         file_id, issue, due = timer
-        outcome[file_id] = _fire(file_id, issue, due)
+        outcome[file_id], row = _fire(file_id, issue, due)
+        if row is not None:
+            rearm.append(row)
+    _send_timers(rearm)
     return outcome
 
 
-def _fire(file_id: str, issue: int, due: float) -> str:
+def _fire(file_id: str, issue: int, due: float) -> tuple[str, FileRow | None]:
+    """What happened, and the row whose next timer must be sent (if any)."""
     try:
         row = FileRow.get(file_id, consistent_read=True)
     except FileRow.DoesNotExist:
-        return "gone"
+        return "gone", None
     if int(row.refer_issue or 0) != issue or row.refer_due_at is None or row.refer_due_at != due:
-        return "stale"  # re-issued, frozen or already announced: another timer owns what is due
+        return "stale", None  # re-issued, frozen or already announced: another timer owns what is due
     at = now()
     if at < due - 1:
-        _send_timer(row)  # early (a timer longer than SQS's 900 s, or clock skew): wait again
-        return "early"
+        return "early", row  # a timer longer than SQS's 900 s, or clock skew: wait again
     now_state = rules.current(fields(row), at, settings().refer_download_window)
     if now_state.state is ReferState.ACTIVE:
         kind, window, next_due = "rotated", now_state.window, now_state.expires_at
@@ -249,20 +266,17 @@ def _fire(file_id: str, issue: int, due: float) -> str:
     actions += ([FileRow.refer_due_at.set(next_due)] if next_due
                 else [FileRow.refer_due_at.remove(), FileRow.refer_timer.remove()])
     if not guarded_update(row, actions, (FileRow.refer_issue == issue) & (FileRow.refer_due_at == due)):
-        return "stale"
-    if next_due:
-        _send_timer(row)
+        return "stale", None
     count("ReferKeysRotated" if kind == "rotated" else "ReferKeysExpired")
-    return kind
+    return kind, row if next_due else None
 
 
 def repair_timers(grace: float = 10.0) -> int:
     """Re-send the timer of every key whose event is overdue (its message was lost). Reads only
     the sparse index of keys with an event to come."""
-    overdue = 0
-    for row in FileRow.refer_timers.query(REFER_DUE, FileRow.refer_due_at <= now() - grace, limit=1000):
-        _send_timer(row)
-        overdue += 1
+    rows = list(FileRow.refer_timers.query(REFER_DUE, FileRow.refer_due_at <= now() - grace, limit=REPAIR_LIMIT))
+    _send_timers(rows)
+    overdue = len(rows)
     if overdue:
         logger().warning("re-sent lost refer timers", extra={"count": overdue})
         count("ReferTimersRepaired", overdue)
