@@ -21,10 +21,11 @@ def test_chalice_package_builds_every_handler(tmp_path: Path) -> None:
     functions = {name: res["Properties"] for name, res in template["Resources"].items()
                  if res["Type"] == "AWS::Serverless::Function"}
     assert {props["Handler"] for props in functions.values()} == {
-        "app.app", "app.count_views", "app.report_views_backlog", "app.on_upload_stored", "app.sweep_stale_uploads"}
+        "app.app", "app.count_views", "app.report_views_backlog", "app.on_upload_stored", "app.sweep_stale_uploads",
+        "app.on_refer_timer", "app.repair_refer_timers"}
     env_vars = functions["APIHandler"]["Environment"]["Variables"]
     assert env_vars["KADR_PAGES_TABLE"] == "kadr-dev-pages" and env_vars["KADR_FILES_TABLE"] == "kadr-dev-files"
-    assert {"PagesTable", "FilesTable", "MediaBucket", "ViewsQueue"} <= set(template["Resources"])
+    assert {"PagesTable", "FilesTable", "ResultsTable", "MediaBucket", "ViewsQueue", "ReferQueue"} <= set(template["Resources"])
     lint = subprocess.run([str(bin_dir / "cfn-lint"), str(tmp_path / "sam.json")], capture_output=True, text=True)
     assert lint.returncode == 0, lint.stdout + lint.stderr
 
