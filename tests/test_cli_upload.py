@@ -24,10 +24,13 @@ from chalicelib.clients import client
 from chalicelib.config import settings
 from infra.stack import ROOT
 from kadr_cli import main as cli
+from kadr_cli.api import RetryPolicy, make_session
+from kadr_cli.checksums import BackgroundHash, PartChecksums, crc32_of_range, sha256_of
 from kadr_cli.config import resolve
 from kadr_cli.errors import UploadError
-from kadr_cli.uploader import (BackgroundHash, PartChecksums, PartDone, RetryPolicy, Signer, Uploader,
-                               crc32_of_range, make_session, sha256_of)
+from kadr_cli.parts import PartDone
+from kadr_cli.signing import Signer
+from kadr_cli.uploader import Uploader
 from tests.helpers import Api
 
 MIB = 1024 * 1024

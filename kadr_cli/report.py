@@ -1,0 +1,130 @@
+"""What a run tells its user: a progress bar on a terminal, and the summary ``upload()``
+returns (``kadr upload --json`` prints it)."""
+from __future__ import annotations
+
+import sys
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Callable, Iterator
+
+from kadr_cli.fileio import MiB
+
+if TYPE_CHECKING:
+    from kadr_cli.state import UploadState
+
+
+class _NoBar:
+    """Stands in for the bar where none is shown."""
+
+    def advance_to(self, done: int) -> None:
+        """Bytes sent so far this run (the bar started at the bytes already held)."""
+
+    def close(self) -> None:
+        pass
+
+
+class _Bar(_NoBar):
+    def __init__(self, bar: Any) -> None:
+        self.bar = bar
+        self.shown = 0
+
+    def advance_to(self, done: int) -> None:
+        self.bar.update(done - self.shown)
+        self.shown = done
+
+    def close(self) -> None:
+        self.bar.close()
+
+
+def _tqdm_bar(total: int, label: str, initial: int) -> _NoBar:
+    try:
+        from tqdm import tqdm
+    except ImportError:
+        return _NoBar()
+    return _Bar(tqdm(total=total, initial=initial, desc=label, unit="B", unit_scale=True, unit_divisor=1024,
+                     file=sys.stderr, dynamic_ncols=True, leave=False, mininterval=0.2))
+
+
+class Progress:
+    """``mode`` True: always a bar; False: nothing; None: a bar when stderr is a terminal."""
+
+    def __init__(self, mode: bool | None, log: Callable[[str], None]) -> None:
+        self.mode = mode
+        self.log = log
+
+    def _terminal(self) -> bool:
+        return self.mode if self.mode is not None else sys.stderr.isatty()
+
+    def note(self, message: str) -> None:
+        """Say what a silent step is doing, where a bar would otherwise seem stuck."""
+        if self._terminal():
+            self.log(message)
+
+    def bar(self, total: int, label: str, initial: int = 0) -> _NoBar:
+        return _tqdm_bar(total, label, initial) if self._terminal() else _NoBar()
+
+
+@dataclass
+class RunStats:
+    """What one run did, for its summary: counts, moments (time.monotonic) and timings."""
+
+    started: float
+    resumed: bool = False
+    parts_sent: int = 0
+    bytes_sent: int = 0
+    parts_reused: int = 0
+    completed_at: float = 0.0
+    verified_at: float | None = None
+    sign_calls: int = 0
+    crc32_parts_computed: int = 0
+    timings: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def timed(self, name: str) -> Iterator[None]:
+        """Record how long the block took under ``name`` (only if it finished)."""
+        mark = time.monotonic()
+        yield
+        self.timings[name] = time.monotonic() - mark
+
+    def rate(self, elapsed: float | None) -> float | None:
+        """MiB/s over ``elapsed`` seconds of this run's sent bytes."""
+        if elapsed is None:
+            return None
+        return round(self.bytes_sent / MiB / elapsed, 2) if elapsed > 0 else 0.0
+
+
+def summary(record: dict[str, Any], state: UploadState, stats: RunStats) -> dict[str, Any]:
+    """The run's result for callers and ``--json`` (fields listed in docs/CLI.md)."""
+    seconds, to_complete = time.monotonic() - stats.started, stats.completed_at - stats.started
+    to_verified = None if stats.verified_at is None else stats.verified_at - stats.started
+    return {
+        "file_id": state.file_id,
+        "status": record.get("status"),
+        "verified": stats.verified_at is not None and record.get("status") not in ("pending", "error"),
+        "filename": record.get("filename", Path(state.path).name),
+        "size": state.size,
+        "sha256": state.sha256 or record.get("sha256"),
+        "kind": state.kind,
+        "part_size": state.part_size,
+        "part_count": state.part_count,
+        "part_checksum": state.part_checksum,
+        "bytes_sent": stats.bytes_sent,
+        "parts_sent": stats.parts_sent,
+        "parts_reused": stats.parts_reused,
+        "resumed": stats.resumed,
+        # the whole run; until S3 had assembled the object (complete returned); until the
+        # server had verified it (null with wait=False / --no-wait)
+        "seconds": round(seconds, 3),
+        "seconds_to_complete": round(to_complete, 3),
+        "seconds_to_verified": None if to_verified is None else round(to_verified, 3),
+        "mib_per_s": stats.rate(seconds),
+        "mib_per_s_to_complete": stats.rate(to_complete),
+        "mib_per_s_to_verified": stats.rate(to_verified),
+        "sign_calls": stats.sign_calls,
+        "crc32_parts_computed": stats.crc32_parts_computed,
+        # where the time went: create, parts, the background sha256 (overlaps the parts) and
+        # how long complete waited for it, complete, the server's verification
+        "timings": {k: round(v, 3) for k, v in stats.timings.items()},
+    }
