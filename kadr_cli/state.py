@@ -13,9 +13,8 @@ import fcntl
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 from kadr_cli.errors import UploadError
 
@@ -43,7 +42,6 @@ class UploadState:
     part_checksum: str | None = None
     completed: bool = False
     version: int = VERSION
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def same_file(self, size: int, mtime_ns: int) -> bool:
         return self.size == size and self.mtime_ns == mtime_ns
