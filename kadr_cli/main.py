@@ -16,8 +16,32 @@ from kadr_cli.config import resolve
 from kadr_cli.errors import UploadError
 
 
+def version() -> str:
+    """The installed package's version; "unknown" when it runs from a tree that isn't installed."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("kadr")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+class _VersionAction(argparse.Action):
+    """``--version``, looked up only when asked for (every other run skips the metadata scan)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        print(f"kadr {version()}")
+        parser.exit()
+
+
 def parser() -> argparse.ArgumentParser:
     top = argparse.ArgumentParser(prog="kadr", description="Kadr command-line client.")
+    top.add_argument("--version", action=_VersionAction, help="print the version and exit")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     up = commands.add_parser("upload", help="upload a file (resumable, parallel parts, verified by sha256)",
                              description="Upload FILE to Kadr. Interrupted uploads resume when the same "
