@@ -1,5 +1,8 @@
 """What a run tells its user: a progress bar on a terminal, and the summary ``upload()``
-returns (``kadr upload --json`` prints it)."""
+returns (``kadr upload --json`` prints it).
+
+Sizes and speeds are binary units throughout and say so (MiB, MiB/s).
+"""
 from __future__ import annotations
 
 import sys
@@ -13,6 +16,8 @@ from kadr_cli.fileio import MiB
 
 if TYPE_CHECKING:
     from kadr_cli.state import UploadState
+
+BAR_FORMAT = "{desc}: {percentage:3.0f}%|{bar}| {mib_n}/{mib_total} MiB [{elapsed}<{remaining}, {mib_rate} MiB/s]"
 
 
 class _NoBar:
@@ -43,8 +48,23 @@ def _tqdm_bar(total: int, label: str, initial: int) -> _NoBar:
         from tqdm import tqdm
     except ImportError:
         return _NoBar()
-    return _Bar(tqdm(total=total, initial=initial, desc=label, unit="B", unit_scale=True, unit_divisor=1024,
-                     file=sys.stderr, dynamic_ncols=True, leave=False, mininterval=0.2))
+
+    class MiBBar(tqdm):  # type: ignore[misc]
+        """tqdm counting bytes but showing MiB and MiB/s (its own unit_scale says "MB/s")."""
+
+        @property
+        def format_dict(self) -> dict[str, Any]:
+            values = super().format_dict
+            rate, elapsed = values.get("rate"), values.get("elapsed")
+            if not rate and elapsed:  # as tqdm does: the average when there is no recent rate
+                rate = ((values.get("n") or 0) - (values.get("initial") or 0)) / elapsed
+            values.update(mib_n=f"{(values.get('n') or 0) / MiB:.1f}",
+                          mib_total=f"{(values.get('total') or 0) / MiB:.1f}",
+                          mib_rate=f"{rate / MiB:.1f}" if rate else "?")
+            return values
+
+    return _Bar(MiBBar(total=total, initial=initial, desc=label, unit="B", file=sys.stderr, dynamic_ncols=True,
+                       leave=False, mininterval=0.2, bar_format=BAR_FORMAT))
 
 
 class Progress:

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from importlib import metadata
 
 import pytest
 
 from infra.stack import ROOT
 from kadr_cli import main as cli
+from kadr_cli.fileio import MiB
+from kadr_cli.report import Progress
 
 CHECK_IMPORTS = """
 import sys
@@ -55,3 +58,14 @@ def test_uploader_is_still_importable_from_the_package() -> None:
     assert kadr_cli.Uploader is Uploader
     with pytest.raises(AttributeError):
         kadr_cli.Nothing  # noqa: B018 - the module's __getattr__ must refuse other names
+
+
+def test_the_progress_bar_counts_in_mib_and_says_so(capsys: pytest.CaptureFixture[str]) -> None:
+    bar = Progress(True, print).bar(64 * MiB, "clip.mp4", initial=16 * MiB)
+    for sent in (8 * MiB, 24 * MiB, 48 * MiB):
+        time.sleep(0.25)  # past the bar's minimum refresh interval
+        bar.advance_to(sent)
+    shown = capsys.readouterr().err.replace("\r", "\n")
+    bar.close()
+    assert "64.0/64.0 MiB" in shown and " MiB/s]" in shown
+    assert "MB/s" not in shown and "M/" not in shown
