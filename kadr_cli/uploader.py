@@ -227,10 +227,15 @@ class Uploader:
 
     def _create(self, s: RunSettings, state: UploadState, stats: RunStats) -> None:
         """Create the file under an Idempotency-Key that is on disk before the request, so a run
-        interrupted mid-create retries with the same key and never makes a second file."""
+        interrupted mid-create retries with the same key and never makes a second file. A create
+        that failed leaves no state behind: there is nothing to resume."""
         self.store.save(s.key, state)
-        with stats.timed("create"):
-            self.api.create_file(state, s.path.name, s.content_type)
+        try:
+            with stats.timed("create"):
+                self.api.create_file(state, s.path.name, s.content_type)
+        except UploadError:
+            self.store.delete(s.key)
+            raise
         self.store.save(s.key, state)
 
     def _send_and_complete(self, s: RunSettings, state: UploadState, run: _Run) -> dict[str, Any]:

@@ -2,17 +2,22 @@
 progress bar's units, and what a run leaves in the state directory."""
 from __future__ import annotations
 
+import fcntl
+import os
 import subprocess
 import sys
 import time
 from importlib import metadata
+from pathlib import Path
 
 import pytest
 
 from infra.stack import ROOT
 from kadr_cli import main as cli
+from kadr_cli.errors import UploadError
 from kadr_cli.fileio import MiB
 from kadr_cli.report import Progress
+from kadr_cli.state import StateStore
 
 CHECK_IMPORTS = """
 import sys
@@ -69,3 +74,37 @@ def test_the_progress_bar_counts_in_mib_and_says_so(capsys: pytest.CaptureFixtur
     bar.close()
     assert "64.0/64.0 MiB" in shown and " MiB/s]" in shown
     assert "MB/s" not in shown and "M/" not in shown
+
+
+def test_the_lock_keeps_a_second_run_off_and_is_removed_when_released(tmp_path: Path) -> None:
+    first, second = StateStore(tmp_path), StateStore(tmp_path)
+    first.lock("k")
+    with pytest.raises(UploadError, match="another kadr upload of this file is running"):
+        second.lock("k")
+    first.unlock("k")
+    assert list(tmp_path.iterdir()) == []
+    second.lock("k")  # free again
+    assert [p.name for p in tmp_path.iterdir()] == ["k.lock"]
+    second.unlock("k")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_lock_taken_on_a_removed_lock_file_is_taken_again(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The race the removal opens: B opens the lock file, A removes it and releases, B gets the
+    flock on the removed file. B must notice and lock the file that now has the name."""
+    store, holder = StateStore(tmp_path), StateStore(tmp_path)
+    holder.lock("k")
+    real_flock = fcntl.flock
+    calls: list[int] = []
+
+    def flock_after_release(fd: int, op: int) -> None:
+        if not calls:  # B has opened the old file; A finishes now
+            holder.unlock("k")
+        calls.append(fd)
+        real_flock(fd, op)
+
+    monkeypatch.setattr(fcntl, "flock", flock_after_release)
+    store.lock("k")
+    assert len(calls) == 2  # the removed file's lock was given up and the new file locked
+    assert os.path.samestat(os.fstat(store._locks["k"]), os.stat(tmp_path / "k.lock"))
+    store.unlock("k")

@@ -531,6 +531,27 @@ def test_a_server_4xx_exits_non_zero_with_the_servers_message(stack: Any, tmp_pa
     assert denied.returncode == 1 and denied.stderr.startswith("kadr: error: ") and "HTTP 403" in denied.stderr
 
 
+def test_a_failed_create_leaves_neither_state_nor_lock_file(stack: Any, tmp_path: Path, state_dir: Path) -> None:
+    path = random_file(tmp_path, MIB, "clip.mp4")
+    with pytest.raises(UploadError, match=r"HTTP 422 validation_error"):
+        uploader(stack, state_dir).upload(path, kind="unknown")
+    assert list(state_dir.iterdir()) == []  # the idempotency key was saved before the create, then removed
+
+    denied = run_cli(stack, state_dir, str(path), "--token", stack.tokens["reader"])
+    assert denied.returncode == 1 and "HTTP 403" in denied.stderr
+    assert list(state_dir.iterdir()) == []
+
+
+def test_runs_leave_no_lock_files(stack: Any, tmp_path: Path, state_dir: Path, uploaded: list[str]) -> None:
+    path = random_file(tmp_path, 2 * PART, "short.mp4")
+    with pytest.raises(Crash):
+        uploader(stack, state_dir, concurrency=1).upload(path, on_part_done=crash_after(1))
+    assert [p.suffix for p in state_dir.iterdir()] == [".json"]  # the state to resume, no lock
+    uploaded.append(saved_file_id(state_dir))
+    summary = uploader(stack, state_dir).upload(path)
+    assert summary["resumed"] is True and list(state_dir.iterdir()) == []
+
+
 def test_an_unreachable_api_is_a_clear_error(tmp_path: Path, state_dir: Path) -> None:
     path = random_file(tmp_path, MIB, "clip.mp4")
     up = Uploader("http://127.0.0.1:9", "t", state_dir=state_dir, progress=False,
