@@ -57,8 +57,10 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--state-dir", help="resume state (default: $KADR_UPLOAD_STATE_DIR, else ~/.kadr/uploads)")
     bar = up.add_mutually_exclusive_group()
     bar.add_argument("--progress", dest="progress", action="store_true", default=None,
-                     help="always show the progress bar (default: when stderr is a terminal)")
-    bar.add_argument("--no-progress", dest="progress", action="store_false")
+                     help="always show the progress bar (default: when stdout and stderr are a terminal; "
+                          "else a plain line or two on stderr)")
+    bar.add_argument("--no-progress", dest="progress", action="store_false",
+                     help="neither a bar nor progress lines")
     up.add_argument("--no-wait", dest="wait", action="store_false",
                     help="exit once S3 has assembled the file, without waiting for the server to verify "
                          "its size and sha256 (status stays pending; GET /files/{id} tells the verdict)")

@@ -1,5 +1,5 @@
-"""What a run tells its user: a progress bar on a terminal, and the summary ``upload()``
-returns (``kadr upload --json`` prints it).
+"""What a run tells its user: a progress bar on a terminal, a line or two of plain text without
+one, and the summary ``upload()`` returns (``kadr upload --json`` prints it).
 
 Sizes and speeds are binary units throughout and say so (MiB, MiB/s).
 """
@@ -68,18 +68,25 @@ def _tqdm_bar(total: int, label: str, initial: int) -> _NoBar:
 
 
 class Progress:
-    """``mode`` True: always a bar; False: nothing; None: a bar when stderr is a terminal."""
+    """``mode`` True: always a bar (on stderr); False: nothing; None: a bar when both stdout and
+    stderr are a terminal, else a plain line or two on stderr, so a log, a pipe or a CI run
+    still says what is happening (the outcome goes to stdout either way)."""
 
     def __init__(self, mode: bool | None, log: Callable[[str], None]) -> None:
         self.mode = mode
         self.log = log
 
     def _terminal(self) -> bool:
-        return self.mode if self.mode is not None else sys.stderr.isatty()
+        return self.mode if self.mode is not None else (sys.stdout.isatty() and sys.stderr.isatty())
 
     def note(self, message: str) -> None:
         """Say what a silent step is doing, where a bar would otherwise seem stuck."""
         if self._terminal():
+            self.log(message)
+
+    def plain(self, message: str) -> None:
+        """A plain progress line, shown only when there is no terminal for a bar."""
+        if self.mode is None and not self._terminal():
             self.log(message)
 
     def bar(self, total: int, label: str, initial: int = 0) -> _NoBar:

@@ -28,7 +28,7 @@ import requests
 from kadr_cli.api import ApiClient, RetryPolicy, make_session
 from kadr_cli.checksums import BackgroundHash, PartChecksums
 from kadr_cli.errors import ServerError, UploadError, UploadGone
-from kadr_cli.fileio import check_unchanged, guess_content_type, guess_kind, open_regular
+from kadr_cli.fileio import MiB, check_unchanged, guess_content_type, guess_kind, open_regular
 from kadr_cli.parts import PartDone, PartPlan, PartSender, WireCounter, WorkerPool
 from kadr_cli.report import Progress, RunStats, summary
 from kadr_cli.signing import MAX_SIGN_BATCH, Signer
@@ -245,9 +245,13 @@ class Uploader:
             run.hasher = BackgroundHash(s.fd, plan.size, self.stop).start()
         reused = self.api.held_parts(str(state.file_id), plan.part_count, plan.part_length) if stats.resumed else {}
         stats.parts_reused = len(reused)
+        self.progress.plain(f"uploading {s.path.name}: {plan.size / MiB:.1f} MiB in {plan.part_count} part(s)"
+                            + (f", {len(reused)} already uploaded" if reused else ""))
         with stats.timed("parts"):
             etags = self._send_missing(s, state, plan, reused, run)
         check_unchanged(s.path, s.stat)
+        self.progress.plain(f"sent {stats.bytes_sent / MiB:.1f} MiB in {stats.timings['parts']:.1f} s "
+                            f"({stats.rate(stats.timings['parts']):.1f} MiB/s); completing")
         with stats.timed("hash_wait"):
             if run.hasher is not None and not run.hasher.done():
                 self.progress.note("waiting for the file's sha256 ...")

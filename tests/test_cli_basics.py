@@ -3,6 +3,7 @@ progress bar's units, and what a run leaves in the state directory."""
 from __future__ import annotations
 
 import fcntl
+import io
 import os
 import subprocess
 import sys
@@ -108,3 +109,35 @@ def test_a_lock_taken_on_a_removed_lock_file_is_taken_again(tmp_path: Path, monk
     assert len(calls) == 2  # the removed file's lock was given up and the new file locked
     assert os.path.samestat(os.fstat(store._locks["k"]), os.stat(tmp_path / "k.lock"))
     store.unlock("k")
+
+
+class Terminal(io.StringIO):
+    def isatty(self) -> bool:
+        return True
+
+
+@pytest.mark.parametrize("stdout_tty, stderr_tty, bar", [(True, True, True), (False, True, False),
+                                                         (True, False, False), (False, False, False)])
+def test_a_bar_needs_a_terminal_else_plain_lines(monkeypatch: pytest.MonkeyPatch, stdout_tty: bool,
+                                                 stderr_tty: bool, bar: bool) -> None:
+    monkeypatch.setattr(sys, "stdout", Terminal() if stdout_tty else io.StringIO())
+    monkeypatch.setattr(sys, "stderr", Terminal() if stderr_tty else io.StringIO())
+    said: list[str] = []
+    progress = Progress(None, said.append)
+    progress.plain("uploading")
+    progress.note("completing ...")
+    shown = progress.bar(10, "x")
+    shown.close()
+    assert (type(shown).__name__ == "_Bar") is bar
+    assert said == (["completing ..."] if bar else ["uploading"])
+
+
+def test_no_progress_says_nothing_and_progress_forces_the_bar(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    said: list[str] = []
+    quiet, forced = Progress(False, said.append), Progress(True, said.append)
+    quiet.plain("a"), quiet.note("b"), forced.plain("c")
+    bars = quiet.bar(1, "x"), forced.bar(1, "x")
+    for bar in bars:
+        bar.close()
+    assert said == [] and [type(bar).__name__ for bar in bars] == ["_NoBar", "_Bar"]

@@ -509,6 +509,23 @@ def test_no_wait_exits_once_s3_has_the_file_and_the_server_verifies_it_later(
     uploaded.append(plain.stdout.split(" -> ")[1].split()[0])
 
 
+def test_without_a_terminal_progress_is_a_plain_line_or_two(stack: Any, tmp_path: Path, state_dir: Path,
+                                                            uploaded: list[str]) -> None:
+    path = random_file(tmp_path, 2 * PART + 3, "reel.mp4")
+    done = run_cli(stack, state_dir, str(path))  # stdout and stderr are pipes here
+    assert done.returncode == 0, done.stderr
+    uploaded.append(done.stdout.split(" -> ")[1].split()[0])
+    lines = done.stderr.splitlines()
+    assert lines[0] == "kadr: uploading reel.mp4: 10.0 MiB in 3 part(s)"
+    assert lines[1].startswith("kadr: sent 10.0 MiB in ") and lines[1].endswith(" MiB/s); completing")
+    assert len(lines) == 2 and "\r" not in done.stderr  # no bar, no notes meant for a terminal
+    assert done.stdout.startswith("uploaded reel.mp4 -> ") and "MiB/s" in done.stdout
+
+    quiet = run_cli(stack, state_dir, str(path), "--no-progress")
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    uploaded.append(quiet.stdout.split(" -> ")[1].split()[0])
+
+
 def test_a_missing_file_is_a_one_line_error(stack: Any, tmp_path: Path, state_dir: Path) -> None:
     done = run_cli(stack, state_dir, str(tmp_path / "nope.mp4"))
     assert done.returncode == 1 and done.stdout == ""
