@@ -33,6 +33,7 @@ class RetryPolicy:
     cap: float = 20.0
 
     def delay(self, attempt: int) -> float:
+        """Seconds before the next attempt; jitter keeps the workers' retries apart."""
         return random.uniform(0, min(self.cap, self.base * (2 ** attempt)))
 
 

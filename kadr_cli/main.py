@@ -40,6 +40,7 @@ class _VersionAction(argparse.Action):
 
 
 def parser() -> argparse.ArgumentParser:
+    """The command line (a function, so tests and docs can build it without running it)."""
     top = argparse.ArgumentParser(prog="kadr", description="Kadr command-line client.")
     top.add_argument("--version", action=_VersionAction, help="print the version and exit")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -79,11 +80,13 @@ def _concurrency(value: str) -> int:
 
 
 def fail(message: str, code: int = 1) -> int:
+    """One line on stderr, whatever the message holds; the exit code."""
     print(f"kadr: error: {' '.join(message.split())}", file=sys.stderr)
     return code
 
 
 def upload(args: argparse.Namespace) -> int:
+    """``kadr upload``; the uploader (and requests) is imported only here."""
     from kadr_cli.uploader import Uploader
 
     if not os.path.exists(args.file):
@@ -113,6 +116,7 @@ def upload(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The ``kadr`` console script; returns the exit code."""
     args = parser().parse_args(argv)
     if args.command == "upload":
         return upload(args)

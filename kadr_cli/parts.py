@@ -43,9 +43,11 @@ class PartPlan:
     part_count: int
 
     def offset(self, n: int) -> int:
+        """Where part ``n`` (1-based, like S3's part numbers) starts in the file."""
         return (n - 1) * self.part_size
 
     def part_length(self, n: int) -> int:
+        """Part ``n``'s size: ``part_size``, except the last part."""
         return min(self.part_size, self.size - (n - 1) * self.part_size)
 
 

@@ -90,6 +90,7 @@ class Progress:
             self.log(message)
 
     def bar(self, total: int, label: str, initial: int = 0) -> _NoBar:
+        """A bar of ``total`` bytes starting at ``initial`` (the parts already held), or a stand-in."""
         return _tqdm_bar(total, label, initial) if self._terminal() else _NoBar()
 
 

@@ -23,6 +23,8 @@ DEFAULT_LIFETIME = 15 * 60  # seconds, when the answer has no readable expires_a
 
 @dataclass
 class Signed:
+    """A presigned PUT URL for one part, with the headers it was signed with."""
+
     part_number: int
     url: str
     headers: dict[str, str]

@@ -22,11 +22,14 @@ VERSION = 1
 
 
 def default_dir() -> Path:
+    """Per user, not per project: a resume works from whatever folder the command runs in."""
     return Path(os.environ.get("KADR_UPLOAD_STATE_DIR") or Path.home() / ".kadr" / "uploads")
 
 
 @dataclass
 class UploadState:
+    """One upload's resume state, as saved (fields in the module docstring)."""
+
     api: str
     path: str
     size: int
@@ -127,4 +130,5 @@ class StateStore:
         os.replace(tmp, target)
 
     def delete(self, key: str) -> None:
+        """Forget the upload (done, or nothing left to resume)."""
         self._file(key).unlink(missing_ok=True)

@@ -159,6 +159,7 @@ class Uploader:
             run.halt(self.stop)
 
     def _run(self, s: RunSettings, run: _Run) -> dict[str, Any]:
+        """Resume what an earlier run left (or start anew), send, complete, await the verdict."""
         self.stop.clear()
         stats = run.stats
         state = self._saved_state(s)
@@ -239,6 +240,7 @@ class Uploader:
         self.store.save(s.key, state)
 
     def _send_and_complete(self, s: RunSettings, state: UploadState, run: _Run) -> dict[str, Any]:
+        """The parts S3 lacks (the sha256 hashed alongside), then complete; the file record."""
         stats = run.stats
         plan = PartPlan(s.path, s.stat.st_size, s.fd, int(state.part_size or 0), int(state.part_count or 0))
         if not state.sha256:  # else known from an earlier run of this upload
