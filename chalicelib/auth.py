@@ -8,8 +8,11 @@ are used as they are (role from ``custom:role`` or the first ``cognito:groups`` 
 from __future__ import annotations
 
 import argparse
+import os
+import sys
 import time
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from chalicelib.errors import Forbidden, Unauthorized
@@ -89,14 +92,46 @@ def require(principal: Principal | None, roles: Iterable[str] | None) -> None:
         raise Forbidden(f"role {principal.role!r} may not do this; needs one of: {', '.join(sorted(allowed))}")
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description="Issue a local Kadr bearer token.")
+def local_secret(start: Path | None = None) -> str | None:
+    """The key ``kadr-token`` signs with: ``KADR_TOKEN_SECRET``, else the local stack's
+    ``secret`` file in ``KADR_STATE_DIR``, else in the nearest ``.kadr/`` at or above ``start``
+    (the working directory), where ``make dev`` keeps it. None when there is none."""
+    if os.environ.get("KADR_TOKEN_SECRET"):
+        return os.environ["KADR_TOKEN_SECRET"]
+    if os.environ.get("KADR_STATE_DIR"):
+        candidates = [Path(os.environ["KADR_STATE_DIR"]) / "secret"]
+    else:
+        here = (start or Path.cwd()).resolve()
+        candidates = [folder / ".kadr" / "secret" for folder in (here, *here.parents)]
+    for path in candidates:
+        try:
+            secret = path.read_text().strip()
+        except OSError:
+            continue
+        if secret:
+            return secret
+    return None
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="kadr-token", description="Issue a local Kadr bearer token.",
+        epilog="The signing key is $KADR_TOKEN_SECRET, else the local stack's key: the file "
+               "'secret' in $KADR_STATE_DIR, else in the nearest .kadr/ folder at or above the "
+               "working directory (`make dev` creates .kadr/secret).")
     parser.add_argument("--role", choices=ROLES, required=True)
     parser.add_argument("--sub", default=None, help="subject (user id); default local-<role>")
     parser.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds")
     args = parser.parse_args(argv)
-    print(issue_token(args.sub or f"local-{args.role}", args.role, args.ttl))
+    secret = local_secret()
+    if not secret:
+        where = Path(os.environ["KADR_STATE_DIR"]) / "secret" if os.environ.get("KADR_STATE_DIR") else ".kadr/secret"
+        print(f"kadr-token: error: no signing key: set KADR_TOKEN_SECRET, or run `make dev` once "
+              f"(it writes {where})", file=sys.stderr)
+        return 2
+    print(issue_token(args.sub or f"local-{args.role}", args.role, args.ttl, secret=secret))
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    sys.exit(main())

@@ -10,6 +10,7 @@ from kadr_cli.errors import UploadError
 
 
 def find_local_json(start: Path | None = None) -> Path | None:
+    """The nearest ``.kadr/local.json`` at or above ``start``: `kadr` works from any subfolder."""
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
         candidate = folder / ".kadr" / "local.json"
@@ -19,6 +20,7 @@ def find_local_json(start: Path | None = None) -> Path | None:
 
 
 def resolve(api: str | None, token: str | None, role: str = "uploader") -> tuple[str, str]:
+    """(API base URL, token): flags win over the environment, which wins over local.json."""
     api = api or os.environ.get("KADR_API") or None
     token = token or os.environ.get("KADR_TOKEN") or None
     if not (api and token):

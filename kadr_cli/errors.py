@@ -33,3 +33,9 @@ def _details(details: Any) -> str:
                 parts.append(str(d))
         return ": " + "; ".join(parts)
     return f": {details}"
+
+
+class Cancelled(Exception):
+    """Another part failed or the user interrupted: a helper or worker stops quietly.
+
+    Not an UploadError: it never reaches the user, the failure that caused it does."""

@@ -16,8 +16,33 @@ from kadr_cli.config import resolve
 from kadr_cli.errors import UploadError
 
 
+def version() -> str:
+    """The installed package's version; "unknown" when it runs from a tree that isn't installed."""
+    from importlib.metadata import PackageNotFoundError
+    from importlib.metadata import version as installed
+
+    try:
+        return installed("kadr")
+    except PackageNotFoundError:
+        return "unknown"
+
+
+class _VersionAction(argparse.Action):
+    """``--version``, looked up only when asked for (every other run skips the metadata scan)."""
+
+    def __init__(self, option_strings: Sequence[str], dest: str = argparse.SUPPRESS,
+                 default: str = argparse.SUPPRESS, help: str | None = None) -> None:
+        super().__init__(option_strings, dest=dest, default=default, nargs=0, help=help)
+
+    def __call__(self, parser: argparse.ArgumentParser, *_: object) -> None:
+        print(f"kadr {version()}")
+        parser.exit()
+
+
 def parser() -> argparse.ArgumentParser:
+    """The command line (a function, so tests and docs can build it without running it)."""
     top = argparse.ArgumentParser(prog="kadr", description="Kadr command-line client.")
+    top.add_argument("--version", action=_VersionAction, help="print the version and exit")
     commands = top.add_subparsers(dest="command", required=True, metavar="COMMAND")
     up = commands.add_parser("upload", help="upload a file (resumable, parallel parts, verified by sha256)",
                              description="Upload FILE to Kadr. Interrupted uploads resume when the same "
@@ -33,8 +58,10 @@ def parser() -> argparse.ArgumentParser:
     up.add_argument("--state-dir", help="resume state (default: $KADR_UPLOAD_STATE_DIR, else ~/.kadr/uploads)")
     bar = up.add_mutually_exclusive_group()
     bar.add_argument("--progress", dest="progress", action="store_true", default=None,
-                     help="always show the progress bar (default: when stderr is a terminal)")
-    bar.add_argument("--no-progress", dest="progress", action="store_false")
+                     help="always show the progress bar (default: when stdout and stderr are a terminal; "
+                          "else a plain line or two on stderr)")
+    bar.add_argument("--no-progress", dest="progress", action="store_false",
+                     help="neither a bar nor progress lines")
     up.add_argument("--no-wait", dest="wait", action="store_false",
                     help="exit once S3 has assembled the file, without waiting for the server to verify "
                          "its size and sha256 (status stays pending; GET /files/{id} tells the verdict)")
@@ -53,11 +80,13 @@ def _concurrency(value: str) -> int:
 
 
 def fail(message: str, code: int = 1) -> int:
+    """One line on stderr, whatever the message holds; the exit code."""
     print(f"kadr: error: {' '.join(message.split())}", file=sys.stderr)
     return code
 
 
 def upload(args: argparse.Namespace) -> int:
+    """``kadr upload``; the uploader (and requests) is imported only here."""
     from kadr_cli.uploader import Uploader
 
     if not os.path.exists(args.file):
@@ -87,6 +116,7 @@ def upload(args: argparse.Namespace) -> int:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """The ``kadr`` console script; returns the exit code."""
     args = parser().parse_args(argv)
     if args.command == "upload":
         return upload(args)

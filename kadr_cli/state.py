@@ -13,9 +13,8 @@ import fcntl
 import hashlib
 import json
 import os
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 from kadr_cli.errors import UploadError
 
@@ -23,11 +22,14 @@ VERSION = 1
 
 
 def default_dir() -> Path:
+    """Per user, not per project: a resume works from whatever folder the command runs in."""
     return Path(os.environ.get("KADR_UPLOAD_STATE_DIR") or Path.home() / ".kadr" / "uploads")
 
 
 @dataclass
 class UploadState:
+    """One upload's resume state, as saved (fields in the module docstring)."""
+
     api: str
     path: str
     size: int
@@ -43,42 +45,64 @@ class UploadState:
     part_checksum: str | None = None
     completed: bool = False
     version: int = VERSION
-    extra: dict[str, Any] = field(default_factory=dict)
 
     def same_file(self, size: int, mtime_ns: int) -> bool:
+        """The fingerprint matches: resuming can't mix bytes of two versions of the file."""
         return self.size == size and self.mtime_ns == mtime_ns
 
 
 class StateStore:
-    """Reads and writes state files atomically; a lock file keeps two runs off one upload."""
+    """Reads and writes state files atomically; a lock file keeps two runs off one upload
+    while they run (it is removed when the run ends)."""
 
     def __init__(self, root: Path | None = None) -> None:
         self.root = Path(root) if root else default_dir()
         self._locks: dict[str, int] = {}
 
     def key(self, api: str, path: str, kind: str, target_audience: str | None) -> str:
+        """One state per (API, file, kind, audience): the same file may go to two APIs."""
         raw = json.dumps([api, path, kind, target_audience])
         return hashlib.sha256(raw.encode()).hexdigest()[:32]
 
     def _file(self, key: str) -> Path:
         return self.root / f"{key}.json"
 
+    def _lock_file(self, key: str) -> Path:
+        return self.root / f"{key}.lock"
+
     def lock(self, key: str) -> None:
+        """Hold ``key``'s lock file (flock) until ``unlock``, or fail at once if another run
+        holds it. The holder removes the file before releasing it, so a run that opened the
+        file just before that finds its lock on a removed file, and tries the new one."""
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd = os.open(self.root / f"{key}.lock", os.O_RDWR | os.O_CREAT, 0o600)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
+        path = self._lock_file(key)
+        while True:
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                os.close(fd)
+                raise UploadError("another kadr upload of this file is running") from None
+            try:
+                current = os.path.samestat(os.fstat(fd), os.stat(path))
+            except FileNotFoundError:
+                current = False
+            if current:
+                self._locks[key] = fd
+                return
             os.close(fd)
-            raise UploadError("another kadr upload of this file is running") from None
-        self._locks[key] = fd
 
     def unlock(self, key: str) -> None:
+        """Remove the lock file, then release it (closing releases the flock): none is left."""
         fd = self._locks.pop(key, None)
         if fd is not None:
-            os.close(fd)  # closing releases the flock; the lock file itself stays (harmless, tiny)
+            try:
+                self._lock_file(key).unlink(missing_ok=True)
+            finally:
+                os.close(fd)
 
     def load(self, key: str) -> UploadState | None:
+        """The saved state, or None when there is none or it is unreadable or of another version."""
         try:
             raw = json.loads(self._file(key).read_text())
         except FileNotFoundError:
@@ -94,6 +118,7 @@ class StateStore:
             return None
 
     def save(self, key: str, state: UploadState) -> None:
+        """Write through a temporary file and rename: a crash never leaves half a state."""
         self.root.mkdir(parents=True, exist_ok=True, mode=0o700)
         target = self._file(key)
         tmp = target.with_suffix(f".tmp{os.getpid()}")
@@ -105,4 +130,5 @@ class StateStore:
         os.replace(tmp, target)
 
     def delete(self, key: str) -> None:
+        """Forget the upload (done, or nothing left to resume)."""
         self._file(key).unlink(missing_ok=True)

@@ -23,19 +23,13 @@ from requests.adapters import HTTPAdapter
 from chalicelib.provider import client, settings
 from infra.stack import ROOT
 from kadr_cli import main as cli
+from kadr_cli.api import RetryPolicy, make_session
+from kadr_cli.checksums import BackgroundHash, PartChecksums, crc32_of_range
 from kadr_cli.config import resolve
 from kadr_cli.errors import UploadError
-from kadr_cli.uploader import (
-    BackgroundHash,
-    PartChecksums,
-    PartDone,
-    RetryPolicy,
-    Signer,
-    Uploader,
-    crc32_of_range,
-    make_session,
-    sha256_of,
-)
+from kadr_cli.parts import PartDone
+from kadr_cli.signing import Signer
+from kadr_cli.uploader import Uploader
 from tests.helpers import Api
 
 MIB = 1024 * 1024
@@ -514,6 +508,23 @@ def test_no_wait_exits_once_s3_has_the_file_and_the_server_verifies_it_later(
     uploaded.append(plain.stdout.split(" -> ")[1].split()[0])
 
 
+def test_without_a_terminal_progress_is_a_plain_line_or_two(stack: Any, tmp_path: Path, state_dir: Path,
+                                                            uploaded: list[str]) -> None:
+    path = random_file(tmp_path, 2 * PART + 3, "reel.mp4")
+    done = run_cli(stack, state_dir, str(path))  # stdout and stderr are pipes here
+    assert done.returncode == 0, done.stderr
+    uploaded.append(done.stdout.split(" -> ")[1].split()[0])
+    lines = done.stderr.splitlines()
+    assert lines[0] == "kadr: uploading reel.mp4: 10.0 MiB in 3 part(s)"
+    assert lines[1].startswith("kadr: sent 10.0 MiB in ") and lines[1].endswith(" MiB/s); completing")
+    assert len(lines) == 2 and "\r" not in done.stderr  # no bar, no notes meant for a terminal
+    assert done.stdout.startswith("uploaded reel.mp4 -> ") and "MiB/s" in done.stdout
+
+    quiet = run_cli(stack, state_dir, str(path), "--no-progress")
+    assert quiet.returncode == 0 and quiet.stderr == ""
+    uploaded.append(quiet.stdout.split(" -> ")[1].split()[0])
+
+
 def test_a_missing_file_is_a_one_line_error(stack: Any, tmp_path: Path, state_dir: Path) -> None:
     done = run_cli(stack, state_dir, str(tmp_path / "nope.mp4"))
     assert done.returncode == 1 and done.stdout == ""
@@ -534,6 +545,27 @@ def test_a_server_4xx_exits_non_zero_with_the_servers_message(stack: Any, tmp_pa
                                              "KADR_TOKEN": stack.tokens["reader"],
                                              "KADR_UPLOAD_STATE_DIR": str(state_dir)})
     assert denied.returncode == 1 and denied.stderr.startswith("kadr: error: ") and "HTTP 403" in denied.stderr
+
+
+def test_a_failed_create_leaves_neither_state_nor_lock_file(stack: Any, tmp_path: Path, state_dir: Path) -> None:
+    path = random_file(tmp_path, MIB, "clip.mp4")
+    with pytest.raises(UploadError, match=r"HTTP 422 validation_error"):
+        uploader(stack, state_dir).upload(path, kind="unknown")
+    assert list(state_dir.iterdir()) == []  # the idempotency key was saved before the create, then removed
+
+    denied = run_cli(stack, state_dir, str(path), "--token", stack.tokens["reader"])
+    assert denied.returncode == 1 and "HTTP 403" in denied.stderr
+    assert list(state_dir.iterdir()) == []
+
+
+def test_runs_leave_no_lock_files(stack: Any, tmp_path: Path, state_dir: Path, uploaded: list[str]) -> None:
+    path = random_file(tmp_path, 2 * PART, "short.mp4")
+    with pytest.raises(Crash):
+        uploader(stack, state_dir, concurrency=1).upload(path, on_part_done=crash_after(1))
+    assert [p.suffix for p in state_dir.iterdir()] == [".json"]  # the state to resume, no lock
+    uploaded.append(saved_file_id(state_dir))
+    summary = uploader(stack, state_dir).upload(path)
+    assert summary["resumed"] is True and list(state_dir.iterdir()) == []
 
 
 def test_an_unreachable_api_is_a_clear_error(tmp_path: Path, state_dir: Path) -> None:
@@ -685,13 +717,6 @@ def test_backoff_is_full_jitter_and_capped() -> None:
     assert all(0 <= d <= 4 for d in delays)
     assert max(policy.delay(0) for _ in range(200)) <= 0.5
     assert max(policy.delay(6) for _ in range(200)) > 2  # grows to the cap
-
-
-def test_sha256_streams_and_matches(tmp_path: Path) -> None:
-    path = random_file(tmp_path, 9 * MIB + 7, "x.bin")
-    seen: list[int] = []
-    assert sha256_of(path, seen.append) == local_sha256(path)
-    assert seen == [8 * MIB, MIB + 7]
 
 
 def test_api_and_token_come_from_flags_env_or_local_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

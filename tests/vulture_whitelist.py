@@ -1,10 +1,11 @@
-"""Names used by frameworks rather than by our code, for the dead-code check (vulture).
-
-Each line names an attribute that something outside the project reads: the standard library's
-HTTP server, AWS Lambda's context interface, signal handlers' signature, requests' internals.
-"""
+"""Names used where vulture cannot see, for the dead-code check (tests/test_lint.py), each with
+the reason: frameworks (the standard library's HTTP server, AWS Lambda's context interface,
+signal handlers' signature, requests' internals) and module hooks. Not a test module."""
 # ruff: noqa
+import kadr_cli
 from infra import emulators
+from kadr_cli.parts import PartDone
+from kadr_cli.state import UploadState
 
 emulators.ApiServer.NoDelayHandler.disable_nagle_algorithm  # socketserver reads it
 _.RequestHandlerClass  # socketserver
@@ -13,3 +14,7 @@ _.function_version, _.invoked_function_arn, _.memory_limit_in_mb, _.aws_request_
 _.log_group_name, _.log_stream_name, _.get_remaining_time_in_millis  # Lambda context
 signum, frame  # signal handler signature
 _._content  # requests.Response internals, set by tests that fake responses
+kadr_cli.__getattr__  # PEP 562 module hook: `from kadr_cli import Uploader` loads it lazily
+PartDone.parts_total  # public: on_part_done callbacks read it
+UploadState.version  # written by asdict() into every state file, checked by StateStore.load
+UploadState.upload_id  # kept in the state file (asdict) for a person looking at a stuck upload

@@ -23,7 +23,6 @@ from chalicelib.refer.service import ensure_analyzable, resolve
 from chalicelib.status import FileStatus, transition
 from chalicelib.uploads.models import FileRow
 
-INLINE_MAX = 5 * 1024 * 1024
 UPLOAD_MAX = 100 * 1024 * 1024
 
 

@@ -8,14 +8,12 @@ Expiry is decided here, at read time: DynamoDB TTL deletes late and moto never d
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from enum import StrEnum
 
 ROTATION_SECONDS = 90
 ROTATION_SPAN_SECONDS = 600
 MAX_DOWNLOADERS = 10
-LAST_WINDOW = math.ceil(ROTATION_SPAN_SECONDS / ROTATION_SECONDS) - 1  # 6: keys 0..6, then expiry
 
 
 class ReferState(StrEnum):
