@@ -24,6 +24,7 @@ def framework_names() -> set[str]:
     from pynamodb.indexes import Index
     from pynamodb.models import Model
 
+    import chalicelib.catalog.schemas  # noqa: F401
     import chalicelib.pages.schemas  # noqa: F401
     import chalicelib.uploads.schemas  # noqa: F401
 

@@ -13,3 +13,4 @@ _.function_version, _.invoked_function_arn, _.memory_limit_in_mb, _.aws_request_
 _.log_group_name, _.log_stream_name, _.get_remaining_time_in_millis  # Lambda context
 signum, frame  # signal handler signature
 _._content  # requests.Response internals, set by tests that fake responses
+_.font, _.alignment, _.freeze_panes  # openpyxl cell and sheet styles, read when a workbook is saved
