@@ -382,3 +382,11 @@ def test_openapi_documents_the_binary_bodies(http) -> None:
     listed = doc["components"]["schemas"]["ViolationOut"]["properties"]
     assert {"id", "name", "context", "ages", "labelling", "factors", "basis", "lexicons"} <= set(listed)
     assert doc["paths"]["/violations"]["get"]["x-roles"] == ["reader", "uploader", "editor", "analyzer"]
+
+
+def test_make_dev_loads_the_default_workbook_through_the_import(http) -> None:
+    from infra import catalog_build
+    from infra.stack import load_default_data
+
+    load_default_data()
+    assert [e["id"] for e in catalog(http)] == sorted(e["id"] for e in catalog_build.entries())
