@@ -55,6 +55,9 @@ class Spec:
     status: int = 200
     tags: tuple[str, ...] = ()
     errors: tuple[int, ...] = ()
+    # A route that takes another body than JSON names its types; the view reads ctx.raw_body().
+    content_types: tuple[str, ...] = tuple(JSON)
+    produces: str | None = None  # a non-JSON response's content type (documented as binary)
 
 
 @dataclass
@@ -65,6 +68,13 @@ class RequestContext:
     principal: auth.Principal | None
     body: Any = None
     query: Any = None
+
+    def raw_body(self) -> bytes:
+        """The body as sent (API Gateway's base64 undone for binary types), size-checked."""
+        raw = self.request.raw_body or b""
+        if len(raw) > settings().max_body_bytes:
+            raise PayloadTooLarge(f"request body is {len(raw)} bytes; the limit is {settings().max_body_bytes}")
+        return raw if isinstance(raw, bytes) else raw.encode("utf-8")
 
     @property
     def base_url(self) -> str:
@@ -152,10 +162,13 @@ class Api:
     def route(self, path: str, *, methods: Iterable[str] = ("GET",), roles: Iterable[str] | None,
               summary: str, body: str | None = None, query: str | None = None,
               response: str | None = None, status: int = 200, tags: Iterable[str] = (),
-              errors: Iterable[int] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+              errors: Iterable[int] = (), content_types: Iterable[str] = JSON,
+              produces: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         spec = Spec(path=path, methods=tuple(methods), roles=tuple(roles) if roles is not None else None,
                     summary=summary, body=body, query=query, response=response, status=status,
-                    tags=tuple(tags), errors=tuple(errors))
+                    tags=tuple(tags), errors=tuple(errors), content_types=tuple(content_types), produces=produces)
+        if body and spec.content_types != tuple(JSON):
+            raise ValueError(f"{path}: a body schema is JSON; a route with other content types reads ctx.raw_body()")
 
         def register(fn: Callable[..., Any]) -> Callable[..., Any]:
             @functools.wraps(fn)
@@ -171,7 +184,7 @@ class Api:
                 return _to_response(fn(ctx, **params), spec.status)
 
             view.kadr_spec = spec  # type: ignore[attr-defined]
-            self.app.route(path, methods=list(spec.methods), content_types=JSON)(view)
+            self.app.route(path, methods=list(spec.methods), content_types=list(spec.content_types))(view)
             return view
 
         return register

@@ -17,6 +17,7 @@ ERROR_SCHEMA = {
         "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "details": {}},
     }},
 }
+BINARY = {"type": "string", "format": "binary"}
 _ERROR_TEXT = {
     400: "Malformed request (JSON, query string or cursor)",
     401: "Missing or invalid bearer token",
@@ -24,7 +25,7 @@ _ERROR_TEXT = {
     404: "Unknown id",
     409: "Conflicting concurrent edit",
     413: "Body too large",
-    415: "Body is not application/json",
+    415: "Body is not of the route's content type (application/json unless the route names another)",
     422: "Body fails validation",
 }
 
@@ -59,6 +60,9 @@ class _Builder:
         if spec.body:
             op["requestBody"] = {"required": True, "content": {"application/json": {"schema": self.ref(spec.body)}}}
             errors |= {400, 413, 415, 422}
+        elif spec.content_types != ("application/json",):
+            op["requestBody"] = {"required": True, "content": {t: {"schema": BINARY} for t in spec.content_types}}
+            errors |= {400, 413, 415, 422}
         if spec.query:
             errors.add(400)
         if path_params:
@@ -72,6 +76,8 @@ class _Builder:
         ok: dict[str, Any] = {"description": "OK" if spec.status != 201 else "Created"}
         if spec.response:
             ok["content"] = {"application/json": {"schema": self.ref(spec.response)}}
+        elif spec.produces:
+            ok["content"] = {spec.produces: {"schema": BINARY}}
         responses: dict[str, Any] = {str(spec.status): ok}
         for code in sorted(errors):
             responses[str(code)] = {"description": _ERROR_TEXT.get(code, "Error"), "content": {

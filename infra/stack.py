@@ -22,6 +22,7 @@ from infra.provision import provision
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = Path(__file__).with_name("default_data.json")
+DEFAULT_CATALOG = Path(__file__).parent / "catalog" / "default_catalog.xlsx"
 
 
 @dataclass
@@ -162,8 +163,10 @@ def issue_tokens() -> dict[str, str]:
     return {role: issue_token(f"local-{role}", role) for role in ROLES}
 
 
-def load_default_data(path: Path = DEFAULT_DATA) -> int:
-    """Create the sample pages through the same validation and store code the API uses."""
+def load_default_data(path: Path = DEFAULT_DATA, catalog: Path = DEFAULT_CATALOG) -> int:
+    """Create the sample pages and load the default violations workbook through the same
+    validation, store and import code the API uses."""
+    from chalicelib.catalog import service as violations
     from chalicelib.pages import store
     from chalicelib.pages.schemas import PageCreate
 
@@ -171,6 +174,7 @@ def load_default_data(path: Path = DEFAULT_DATA) -> int:
     for page in pages:
         spec = PageCreate.model_validate(page)
         store.create_page(spec.title, spec.items)
+    violations.import_workbook(catalog.read_bytes())
     return len(pages)
 
 

@@ -12,6 +12,7 @@ import os
 import sys
 from typing import Sequence
 
+from kadr_cli import violations
 from kadr_cli.config import resolve
 from kadr_cli.errors import UploadError
 
@@ -66,6 +67,7 @@ def parser() -> argparse.ArgumentParser:
                     help="exit once S3 has assembled the file, without waiting for the server to verify "
                          "its size and sha256 (status stays pending; GET /files/{id} tells the verdict)")
     up.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
+    violations.add_parser(commands)
     return top
 
 
@@ -120,6 +122,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser().parse_args(argv)
     if args.command == "upload":
         return upload(args)
+    if args.command == "violations":
+        return violations.run(args)
     return fail(f"unknown command {args.command}", 2)
 
 

@@ -18,3 +18,4 @@ kadr_cli.__getattr__  # PEP 562 module hook: `from kadr_cli import Uploader` loa
 PartDone.parts_total  # public: on_part_done callbacks read it
 UploadState.version  # written by asdict() into every state file, checked by StateStore.load
 UploadState.upload_id  # kept in the state file (asdict) for a person looking at a stuck upload
+_.font, _.alignment, _.freeze_panes  # openpyxl cell and sheet styles, read when a workbook is saved
