@@ -2,7 +2,7 @@
 
 Chalice's local server answers some requests without reaching the app: an unknown path (API
 Gateway's "Missing Authentication Token" 403, which infra/gateway_responses.json turns into a
-404 on AWS), and what http.server refuses itself (TRACE → 501, a URL over 64 KiB → 414, bad
+404 on AWS), a malformed Content-Length (a dropped connection before), and what http.server refuses itself (TRACE → 501, a URL over 64 KiB → 414, bad
 request lines) as HTML. ``JsonErrors`` is mixed into the request handler so each of those is
 ``{"error": {"code", "message"}}`` like every other error.
 """
@@ -22,6 +22,17 @@ def error_body(status: int, message: str) -> bytes:
 
 class JsonErrors:
     """Mixin for chalice.local.ChaliceRequestHandler (a BaseHTTPRequestHandler)."""
+
+    def _checked_handle(self) -> None:
+        # Found by the fuzzer: Chalice calls int() on Content-Length outside its error handling,
+        # so a malformed one dropped the connection with no answer. API Gateway answers a 400.
+        length = self.headers.get("content-length")  # type: ignore[attr-defined]
+        if length is not None and not (length.strip().isascii() and length.strip().isdigit()):
+            self.send_error(400, "Content-Length is not a number")
+            return
+        super()._generic_handle()  # type: ignore[misc]
+
+    do_GET = do_PUT = do_POST = do_HEAD = do_DELETE = do_PATCH = do_OPTIONS = _checked_handle
 
     def _send_error_response(self, error: Any) -> None:
         status = error.CODE

@@ -65,6 +65,11 @@ class Fuzzer:
         self.session = requests.Session()
         self.requests: Counter[str] = Counter()
         self.failures: dict[str, str] = {}
+        self.pages: list[str] = []  # created here, deleted at the end: moto copies the table per transaction
+
+    def clean_up(self) -> None:
+        for page_id in self.pages:
+            self.api.delete(f"/pages/{page_id}", role="admin")
 
     def headers(self, role: str | None) -> dict[str, str]:
         if role == FORGED:
@@ -86,6 +91,8 @@ class Fuzzer:
             response = case.call(base_url=self.api.base, session=self.session, headers=headers, timeout=60,
                                  allow_redirects=False)
             self.requests[operation.label] += 1
+            if response.status_code == 201 and operation.path == "/pages":
+                self.pages.append(response.json()["id"])
             try:
                 case.validate_response(response, checks=CHECKS, headers=headers)
             except BaseExceptionGroup as group:  # schemathesis' FailureGroup is no Exception: make it one
@@ -107,11 +114,13 @@ class Fuzzer:
                 self.failures[label] = "no request was made"
 
 
-def own_ids(api: Api, role: str | None, path: str) -> dict[str, str] | None:
+def own_ids(fuzzer: Fuzzer, role: str | None, path: str) -> dict[str, str] | None:
     """Ids of resources that exist and belong to the role, for the path's parameters."""
+    api = fuzzer.api
     params: dict[str, str] = {}
     if "{page_id}" in path:
         page = api.create_page("Fuzz page", [{"type": "text", "title": "Fuzz item", "body": "text"}])
+        fuzzer.pages.append(page["id"])
         params["page_id"] = page["id"]
         if "{item_id}" in path:
             params["item_id"] = page["items"][0]["id"]
@@ -149,16 +158,19 @@ def test_fuzz_every_operation_as_every_role(api: Api, document: dict[str, Any], 
     operations = [result.ok() for result in schema.get_all_operations()]
     documented = {f"{method.upper()} {path}" for path, ops in document["paths"].items() for method in ops}
     assert {op.label for op in operations} == documented
-    for operation in operations:
-        roles = operation.definition.raw.get("x-roles")
-        for role in ROLES:
-            examples = ADMITTED if admitted(roles, role) else REFUSED
-            fuzzer.run(operation, role, GenerationMode.POSITIVE, examples)
-            if negatable(operation):
-                fuzzer.run(operation, role, GenerationMode.NEGATIVE, examples)
-            if admitted(roles, role) and "{" in operation.path:
-                fuzzer.run(operation, role, GenerationMode.POSITIVE, examples,
-                           own_ids(api, role, operation.path))
+    try:
+        for operation in operations:
+            roles = operation.definition.raw.get("x-roles")
+            for role in ROLES:
+                examples = ADMITTED if admitted(roles, role) else REFUSED
+                fuzzer.run(operation, role, GenerationMode.POSITIVE, examples)
+                if negatable(operation):
+                    fuzzer.run(operation, role, GenerationMode.NEGATIVE, examples)
+                if admitted(roles, role) and "{" in operation.path:
+                    fuzzer.run(operation, role, GenerationMode.POSITIVE, examples,
+                               own_ids(fuzzer, role, operation.path))
+    finally:
+        fuzzer.clean_up()
     elapsed = time.monotonic() - started
     total = sum(fuzzer.requests.values())
     print(f"\nfuzz: {total} requests over {len(fuzzer.requests)} operations in {elapsed:.1f} s")

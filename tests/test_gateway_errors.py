@@ -35,12 +35,26 @@ def test_a_url_over_64_kib_is_a_json_414(api: Api) -> None:
     assert_error(response, 414, "uri_too_long")
 
 
-def test_a_malformed_request_line_is_a_json_400(api: Api) -> None:
+def _raw(api: Api, request: bytes) -> bytes:
     url = urlparse(api.base)
     with socket.create_connection((url.hostname, url.port), timeout=10) as sock:
-        sock.sendall(b"GET /health HTTP/9.9 extra\r\n\r\n")
+        sock.sendall(request)
         raw = b""
         while chunk := sock.recv(65536):
             raw += chunk
+    return raw
+
+
+def test_a_malformed_request_line_is_a_json_400(api: Api) -> None:
+    raw = _raw(api, b"GET /health HTTP/9.9 extra\r\n\r\n")
     # An unparsable version means HTTP/0.9 to http.server: no status line, the body alone.
     assert json.loads(raw.rpartition(b"\r\n\r\n")[2] or raw)["error"]["code"] == "bad_request"
+
+
+@pytest.mark.parametrize("length", [b"+^d)_i'Uz", b"-1", b"1e3"])
+def test_a_malformed_content_length_is_a_json_400_not_a_dropped_connection(api: Api, length: bytes) -> None:
+    """Found by the fuzzer: the local gateway's int(Content-Length) raised and closed the connection."""
+    raw = _raw(api, b"GET /files HTTP/1.1\r\nHost: x\r\nContent-Length: " + length + b"\r\n\r\n")
+    head, _, body = raw.partition(b"\r\n\r\n")
+    assert head.startswith(b"HTTP/1.1 400") and b"application/json" in head, raw
+    assert json.loads(body)["error"]["code"] == "bad_request"
