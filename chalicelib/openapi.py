@@ -30,6 +30,9 @@ _ERROR_TEXT = {
 }
 
 
+_STATUS_TEXT = {200: "OK", 201: "Created", 204: "No Content", 302: "Found: follow Location"}
+
+
 class _Builder:
     def __init__(self) -> None:
         self.schemas: dict[str, Any] = {"Error": ERROR_SCHEMA}
@@ -56,7 +59,7 @@ class _Builder:
             params += self.query_parameters(spec.query)
         if params:
             op["parameters"] = params
-        errors = set(spec.errors)
+        errors = set(spec.errors) | {401}  # a token that is present but bad is a 401 on every route
         if spec.body:
             op["requestBody"] = {"required": True, "content": {"application/json": {"schema": self.ref(spec.body)}}}
             errors |= {400, 413, 415, 422}
@@ -72,8 +75,11 @@ class _Builder:
         else:
             op["security"] = [{"bearer": []}]
             op["x-roles"] = list(spec.roles)
-            errors |= {401, 403}
-        ok: dict[str, Any] = {"description": "OK" if spec.status != 201 else "Created"}
+            errors.add(403)
+        ok: dict[str, Any] = {"description": _STATUS_TEXT.get(spec.status, "OK")}
+        if spec.status in (201, 302):
+            ok["headers"] = {"Location": {"required": True, "schema": {"type": "string"},
+                                          "description": "the new resource" if spec.status == 201 else "where to go"}}
         if spec.response:
             ok["content"] = {"application/json": {"schema": self.ref(spec.response)}}
         elif spec.produces:

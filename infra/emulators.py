@@ -75,7 +75,9 @@ class ApiServer(Component):
         self.url = f"http://{host}:{port}"
         self._server = create_local_server(app, config, host, port)
 
-        class NoDelayHandler(ChaliceRequestHandler):
+        from infra.gateway_errors import JsonErrors
+
+        class NoDelayHandler(JsonErrors, ChaliceRequestHandler):
             # The handler sends headers and body separately; with Nagle on, each response then
             # waits ~40 ms for the client's delayed ACK, which API Gateway never adds.
             disable_nagle_algorithm = True

@@ -1,6 +1,7 @@
 """Test helpers: an HTTP client for the local stack and DynamoDB call counting."""
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import Counter
@@ -10,17 +11,71 @@ from typing import Any, Iterator
 import requests
 
 
+class ResponseSchemas:
+    """Checks every 2xx response against the OpenAPI document's response for its operation: the
+    status is documented, and a JSON body validates against the documented schema. So every test
+    that calls the API also checks the responses conform to their models."""
+
+    def __init__(self, base: str) -> None:
+        self.base = base
+        self._lock = threading.Lock()
+        self._routes: list[tuple[re.Pattern[str], str, dict[str, Any]]] | None = None
+        self._validators: dict[tuple[str, str, str], Any] = {}
+        self._components: dict[str, Any] = {}
+
+    def _load(self) -> list[tuple[re.Pattern[str], str, dict[str, Any]]]:
+        with self._lock:
+            if self._routes is None:
+                doc = requests.get(self.base + "/openapi.json", timeout=60).json()
+                self._components = doc.get("components", {})
+                routes = [(re.compile("^" + re.sub(r"\\\{[^}]+\\\}", "[^/]+", re.escape(path)) + "$"), path, ops)
+                          for path, ops in doc["paths"].items()]
+                self._routes = sorted(routes, key=lambda r: r[1].count("{"))  # literal paths first
+            return self._routes
+
+    def _validator(self, path: str, method: str, status: str, schema: dict[str, Any]) -> Any:
+        key = (path, method, status)
+        if key not in self._validators:
+            from jsonschema import Draft202012Validator
+
+            self._validators[key] = Draft202012Validator({**schema, "components": self._components})
+        return self._validators[key]
+
+    def check(self, method: str, url: str, response: requests.Response) -> None:
+        if not 200 <= response.status_code < 300 or not url.startswith(self.base):
+            return
+        path = url[len(self.base):].split("?", 1)[0]
+        for pattern, template, ops in self._load():
+            if pattern.match(path) and method.lower() in ops:
+                break
+        else:
+            return
+        responses = ops[method.lower()]["responses"]
+        documented = responses.get(str(response.status_code))
+        assert documented is not None, f"{method} {template}: {response.status_code} is not documented"
+        schema = documented.get("content", {}).get("application/json", {}).get("schema")
+        if schema is None or not response.headers.get("Content-Type", "").startswith("application/json"):
+            return
+        errors = sorted(self._validator(template, method, str(response.status_code), schema).iter_errors(
+            response.json()), key=lambda e: list(e.path))
+        assert not errors, (f"{method} {template} {response.status_code}: the body does not match its "
+                            f"documented schema: " + "; ".join(f"{list(e.path)}: {e.message[:200]}" for e in errors[:5]))
+
+
 class Api:
     def __init__(self, base: str, tokens: dict[str, str]) -> None:
         self.base = base
         self.tokens = tokens
         self.session = requests.Session()
+        self.schemas = ResponseSchemas(base)
 
     def call(self, method: str, path: str, role: str | None = None, **kwargs: Any) -> requests.Response:
         headers = dict(kwargs.pop("headers", {}))
         if role:
             headers["Authorization"] = f"Bearer {self.tokens[role]}"
-        return self.session.request(method, self.base + path, headers=headers, timeout=60, **kwargs)
+        response = self.session.request(method, self.base + path, headers=headers, timeout=60, **kwargs)
+        self.schemas.check(method, self.base + path, response)
+        return response
 
     def get(self, path: str, role: str | None = None, **kw: Any) -> requests.Response:
         return self.call("GET", path, role, **kw)

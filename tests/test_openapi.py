@@ -33,3 +33,17 @@ def test_viewers_and_health(api: Api) -> None:
         assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/html")
         assert "openapi.json" in response.text
     assert api.get("/health").json()["status"] == "ok"
+
+
+def test_every_operation_documents_401_and_redirects_and_creates_document_location(api: Api) -> None:
+    """Found by the fuzzer: a bad token is a 401 on open routes too, and it was undocumented there."""
+    doc = api.get("/openapi.json").json()
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            assert "401" in op["responses"], (method, path)
+            for status in ("201", "302"):
+                if status in op["responses"]:
+                    assert op["responses"][status]["headers"]["Location"]["required"] is True, (method, path)
+    assert api.get("/health", headers={"Authorization": "Bearer not-a-token"}).status_code == 401
+    assert set(doc["paths"]["/files/{file_id}/download"]["get"]["responses"]) >= {"302", "401", "403", "404"}
+    assert doc["paths"]["/pages/{page_id}"]["delete"]["responses"]["204"] == {"description": "No Content"}

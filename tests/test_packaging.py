@@ -2,20 +2,16 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
 
-from infra.stack import ROOT
+from infra.package import package
 
 
 def test_chalice_package_builds_every_handler(tmp_path: Path) -> None:
     bin_dir = Path(sys.executable).parent
-    env = {**os.environ, "AWS_DEFAULT_REGION": "us-east-1"}
-    result = subprocess.run([str(bin_dir / "chalice"), "package", "--stage", "dev", "--pkg-format", "cloudformation",
-                             "--merge-template", "infra/resources.json", str(tmp_path)],
-                            cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    result = package(tmp_path, "dev")
     assert result.returncode == 0, result.stdout + result.stderr
     template = json.loads((tmp_path / "sam.json").read_text())
     functions = {name: res["Properties"] for name, res in template["Resources"].items()
@@ -26,6 +22,18 @@ def test_chalice_package_builds_every_handler(tmp_path: Path) -> None:
     env_vars = functions["APIHandler"]["Environment"]["Variables"]
     assert env_vars["KADR_PAGES_TABLE"] == "kadr-dev-pages" and env_vars["KADR_FILES_TABLE"] == "kadr-dev-files"
     assert {"PagesTable", "FilesTable", "ResultsTable", "MediaBucket", "ViewsQueue", "ReferQueue"} <= set(template["Resources"])
+    # API Gateway's own answers in the error shape: an unknown path or method is a JSON 404.
+    api = template["Resources"]["RestAPI"]
+    assert api["Type"] == "AWS::Serverless::Api" and api["Properties"]["DefinitionBody"]["paths"]
+    responses = api["Properties"]["DefinitionBody"]["x-amazon-apigateway-gateway-responses"]
+    assert set(responses) == {"MISSING_AUTHENTICATION_TOKEN", "DEFAULT_4XX", "DEFAULT_5XX"}
+    missing = responses["MISSING_AUTHENTICATION_TOKEN"]
+    assert missing["statusCode"] == 404
+    assert json.loads(missing["responseTemplates"]["application/json"])["error"]["code"] == "not_found"
+    for response in responses.values():
+        assert response["responseParameters"]["gatewayresponse.header.Content-Type"] == "'application/json'"
+        assert set(json.loads(response["responseTemplates"]["application/json"].replace(
+            "$context.error.messageString", '"message"'))) == {"error"}
     lint = subprocess.run([str(bin_dir / "cfn-lint"), str(tmp_path / "sam.json")], capture_output=True, text=True)
     assert lint.returncode == 0, lint.stdout + lint.stderr
 
