@@ -9,10 +9,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+import json
+
 import pytest
 import requests
 
 from chalicelib.auth import issue_token
+from chalicelib.refer.schemas import EXAMPLE
 from tests.helpers import Api
 
 IDENTITIES = ("anonymous", "reader", "uploader", "editor", "analyzer", "admin")
@@ -27,9 +30,14 @@ OUTCOMES: dict[str, dict[str, tuple[Any, ...]]] = {
     # Owner routes: another uploader's file is a 404, never a 403, so its existence stays hidden.
     "owner":    {"own":     (401,  403,   OK,      403,   403,     OK),
                  "foreign": (401,  403,   404,     403,   403,     OK)},
+    "signed_in": {"any": (401,     OK,    OK,      OK,    OK,      OK)},
+    # Refer-key routes: the key is the resource; posting needs a download with it first.
+    "analyzer": {"any": (401,      403,   403,     403,   OK,      OK)},
 }
 # The roles each policy must declare on its route (the table and the code cannot drift apart).
-POLICY_ROLES = {"open": None, "editor": ("editor",), "uploader": ("uploader",), "owner": ("uploader",)}
+POLICY_ROLES = {"open": None, "editor": ("editor",), "uploader": ("uploader",), "owner": ("uploader",),
+                "signed_in": ("reader", "uploader", "editor", "analyzer"), "analyzer": ("analyzer",)}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @dataclass(frozen=True)
@@ -38,6 +46,7 @@ class Row:
     body: Any = None
     ok: int | None = None  # the success status, when it is not the route's documented one
     setup: tuple[str, ...] = field(default=())  # what the resource needs before the call
+    headers: dict[str, str] = field(default_factory=dict)
 
 
 TEXT_ITEM = {"type": "text", "title": "Matrix item", "body": "Some text"}
@@ -67,7 +76,22 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("POST", "/files/{file_id}/complete"): Row("owner", "UPLOADED_PARTS", setup=("upload",)),
     ("DELETE", "/files/{file_id}/upload"): Row("owner"),
     ("GET", "/files/{file_id}/download"): Row("owner", setup=("upload", "complete", "stored")),
+    ("GET", "/files/{file_id}/refer"): Row("owner", setup=("upload", "complete", "stored")),
+    ("POST", "/files/{file_id}/refer"): Row("owner", ok=200, setup=("upload", "complete", "stored")),
+    ("GET", "/download/{refer_key}"): Row("analyzer"),
+    ("POST", "/download/{refer_key}"): Row("analyzer", "RESULT", setup=("downloaded",)),
+    ("POST", "/download/{refer_key}/result-upload"): Row("analyzer", setup=("downloaded",)),
+    ("POST", "/download/{refer_key}/result-upload/{upload_id}"): Row("analyzer", setup=("downloaded", "result-upload")),
+    ("GET", "/violations"): Row("signed_in"),
+    ("POST", "/violations"): Row("editor", "NEW_VIOLATION"),
+    ("GET", "/violations/{violation_id}"): Row("signed_in"),
+    ("PUT", "/violations/{violation_id}"): Row("editor", "VIOLATION"),
+    ("DELETE", "/violations/{violation_id}"): Row("editor"),
+    ("POST", "/violations/import"): Row("editor", "WORKBOOK"),
+    ("GET", "/violations/export"): Row("editor", headers={"Accept": XLSX}),
 }
+VIOLATION = {"name": "Matrix category", "context": "", "ages": ["12+", "16+"], "labelling": None,
+             "factors": [], "basis": "", "lexicons": []}
 
 
 def route_table(app: Any) -> list[tuple[str, str, Any]]:
@@ -121,6 +145,40 @@ class Resources:
             time.sleep(0.1)
         raise AssertionError("the uploaded file stayed pending")
 
+    def refer_key(self, caller: dict[str, str], setup: tuple[str, ...]) -> tuple[str, dict[str, str]]:
+        """A fresh stored file's key; with ``downloaded``, the caller has downloaded with it."""
+        owner = headers_of(self.api, "uploader")
+        file = self.file(owner, ("upload", "complete", "stored"))
+        key = self.api.call("GET", f"/files/{file['id']}/refer", headers=owner).json()["key"]
+        params = {"refer_key": key}
+        # Callers who may not download are refused on their role alone; the resource is prepared
+        # by an analyzer for them, so that only the role check can explain their answer.
+        actor = caller or headers_of(self.api, "analyzer")
+        if "downloaded" in setup:
+            got = self.api.call("GET", f"/download/{key}", headers=actor, allow_redirects=False)
+            assert got.status_code == 302, got.text
+        if "result-upload" in setup:
+            slot = self.api.call("POST", f"/download/{key}/result-upload", headers=actor).json()
+            put = requests.put(slot["url"], data=json.dumps(EXAMPLE).encode(), headers=slot["headers"], timeout=60)
+            assert put.status_code == 200, put.text
+            params["upload_id"] = slot["upload_id"]
+        return key, params
+
+    def violation(self) -> str:
+        from chalicelib.ids import new_id
+
+        violation_id = f"matrix.{new_id()[:12]}"
+        made = self.api.call("POST", "/violations", json={"id": violation_id, **VIOLATION},
+                             headers=headers_of(self.api, "editor"))
+        assert made.status_code == 201, made.text
+        return violation_id
+
+    def workbook(self) -> bytes:
+        exported = self.api.call("GET", "/violations/export", headers={**headers_of(self.api, "editor"),
+                                                                         "Accept": XLSX})
+        assert exported.status_code == 200, exported.text
+        return exported.content
+
 
 def headers_of(api: Api, identity: str) -> dict[str, str]:
     return {} if identity == "anonymous" else {"Authorization": f"Bearer {api.tokens[identity]}"}
@@ -165,9 +223,26 @@ def test_authorization_matrix(api: Api, stack: Any) -> None:
                     params["file_id"] = file["id"]
                     if body == "UPLOADED_PARTS":
                         body = {"parts": file["parts"]}
+                if "{refer_key}" in path:
+                    _, key_params = resources.refer_key(headers if identity in ("analyzer", "admin") else {},
+                                                        row.setup)
+                    params.update(key_params)
+                    if body == "RESULT":
+                        body = EXAMPLE
+                if "{violation_id}" in path:
+                    params["violation_id"] = resources.violation()
+                if body == "VIOLATION":
+                    body = VIOLATION
+                elif body == "NEW_VIOLATION":
+                    from chalicelib.ids import new_id
+
+                    body = {"id": f"matrix.{new_id()[:12]}", **VIOLATION}
                 url_path = path.format(**params)
-                response = api.call(method, url_path, headers=headers, allow_redirects=False,
-                                    **({"json": body} if body is not None else {}))
+                payload: dict[str, Any] = {"json": body} if body is not None else {}
+                if body == "WORKBOOK":
+                    payload = {"data": resources.workbook(), "headers": {**headers, "Content-Type": XLSX}}
+                response = api.call(method, url_path, allow_redirects=False,
+                                    **{"headers": {**headers, **row.headers}, **payload})
                 count += 1
                 if (method, path, response.status_code) == ("POST", "/pages", 201):
                     resources.pages.append(response.json()["id"])
