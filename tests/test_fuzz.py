@@ -17,6 +17,7 @@ import pytest
 import requests
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
 from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
@@ -28,6 +29,11 @@ from schemathesis.specs.openapi.checks import (
 
 from chalicelib.auth import issue_token
 from tests.helpers import Api
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+# Raw bodies of binary media types (the catalog import): arbitrary bytes, plus the start of a zip.
+schemathesis.openapi.media_type(XLSX, st.one_of(st.binary(max_size=4096),
+                                                 st.binary(max_size=512).map(lambda b: b"PK\x03\x04" + b)))
 
 FORGED = "forged"  # a well-formed token signed with another key: a 401 everywhere, open routes included
 ROLES: tuple[str | None, ...] = (None, "reader", "uploader", "editor", "analyzer", "admin", FORGED)
