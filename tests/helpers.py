@@ -5,6 +5,7 @@ import threading
 import time
 from collections import Counter
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 import requests
@@ -51,6 +52,39 @@ def assert_error(response: requests.Response, status: int, code: str | None = No
     if code:
         assert body["error"]["code"] == code, body
     return body["error"]
+
+
+@dataclass(frozen=True)
+class AwsCall:
+    service: str
+    operation: str
+    params: dict[str, Any]
+
+
+@contextmanager
+def watch_aws_calls() -> Iterator[list[AwsCall]]:
+    """Every AWS API call made in this process while the block runs, through any botocore client.
+
+    Patches ``BaseClient._make_api_call``, the one method every client call goes through
+    (PynamoDB's connection calls it too), so a client made anywhere, at any time, is seen: a
+    per-client event hook sees only the clients it was registered on.
+    """
+    from botocore.client import BaseClient
+
+    calls: list[AwsCall] = []
+    lock = threading.Lock()
+    original = BaseClient._make_api_call
+
+    def watched(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
+        with lock:
+            calls.append(AwsCall(self.meta.service_model.service_name, operation_name, dict(api_params)))
+        return original(self, operation_name, api_params)
+
+    BaseClient._make_api_call = watched  # type: ignore[method-assign]
+    try:
+        yield calls
+    finally:
+        BaseClient._make_api_call = original  # type: ignore[method-assign]
 
 
 def dynamodb_clients() -> list[Any]:
