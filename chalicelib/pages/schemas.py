@@ -92,7 +92,9 @@ class PageOrder(Strict):
 
 class PageListQuery(Strict):
     limit: int = Field(20, ge=1, le=100)
-    cursor: Optional[Annotated[str, StringConstraints(max_length=1024)]] = None
+    # A cursor carries a title key (<= 1,000 UTF-8 bytes, plus JSON escapes of at most the 200
+    # title characters) and a page id: under 2,100 bytes of JSON, so under 2,800 in base64.
+    cursor: Optional[Annotated[str, StringConstraints(max_length=4096)]] = None
     title: Optional[Annotated[str, StringConstraints(min_length=1, max_length=200)]] = None
 
 
