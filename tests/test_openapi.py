@@ -33,3 +33,21 @@ def test_viewers_and_health(api: Api) -> None:
         assert response.status_code == 200 and response.headers["Content-Type"].startswith("text/html")
         assert "openapi.json" in response.text
     assert api.get("/health").json()["status"] == "ok"
+
+
+def test_long_text_fields_and_their_links_are_documented(api: Api) -> None:
+    doc = api.get("/openapi.json").json()
+    schemas = doc["components"]["schemas"]
+    for name, field in (("TextOut", "body"), ("AudioOut", "transcript")):
+        props = schemas[name]["properties"]
+        assert {field, f"{field}_url", f"{field}_file_id"} <= set(props)
+        assert "links the full text" in props[field]["description"]
+        assert "302" in props[f"{field}_url"]["description"]
+    for name, field in (("TextIn", "body"), ("AudioIn", "transcript")):
+        assert "uploaded text file" in schemas[name]["properties"][f"{field}_file_id"]["description"]
+    item = doc["paths"]["/pages/{page_id}/items/{item_id}"]["get"]["responses"]["200"]
+    assert "ItemOut" in item["content"]["application/json"]["schema"]["$ref"]
+    detail_items = schemas["PageDetail"]["properties"]["items"]["items"]
+    assert {ref["$ref"].rsplit("/", 1)[1] for ref in detail_items["oneOf"]} == {"VideoOut", "AudioOut", "TextOut"}
+    text = doc["paths"]["/pages/{page_id}/items/{item_id}/text/{field}"]["get"]
+    assert "302" in text["responses"] and text["security"] == [{}, {"bearer": []}]

@@ -149,7 +149,7 @@ def text(page_id: str, item_id: str, field: str) -> tuple[str | None, str | None
         return None, textstore.download_url(offloaded[field])
     file_id = getattr(row, file_field(field))
     if file_id is not None:
-        return None, textstore.download_url(_stored_text_file(file_id, "the item's", check_kind=False).object_key)
+        return None, textstore.download_url(_text_file_key(file_id))
     value = getattr(row, field)
     if value is None:
         raise NotFound(f"this item has no {field}")
@@ -174,24 +174,34 @@ TEXT_FILE_TYPE = "text/plain"
 TEXT_FILE_STATUSES = frozenset({FileStatus.PROCESSING, FileStatus.READY, FileStatus.DB_READY})
 
 
-def _stored_text_file(file_id: str, field: str, *, check_kind: bool = True) -> FileRow:
+def _stored_text_file(file_id: str, field: str) -> FileRow:
     """An uploaded file that may stand for a text: stored (processing or later), text/plain."""
     try:
         row = FileRow.get(file_id, consistent_read=True)
     except FileRow.DoesNotExist:
         row = None
-    if row is None or (check_kind and (row.kind not in TEXT_FILE_KINDS or row.content_type != TEXT_FILE_TYPE)):
+    if row is None or row.kind not in TEXT_FILE_KINDS or row.content_type != TEXT_FILE_TYPE:
         problem = "no such file" if row is None else f"a {row.kind} file of type {row.content_type}"
         raise Unprocessable(f"{field} must name an uploaded text file ({', '.join(sorted(TEXT_FILE_KINDS))}, "
                             f"{TEXT_FILE_TYPE}): {problem}", {"field": field, "file_id": file_id},
                             code="invalid_text_file")
     if FileStatus(row.status) not in TEXT_FILE_STATUSES:
-        if not check_kind:  # reading: the file failed after it was named
-            raise NotFound(f"{field} text file is not available (status {row.status})")
         raise Unprocessable(f"{field} names a file that is not stored (status {row.status}); complete its "
                             "upload first", {"field": field, "file_id": file_id, "status": row.status},
                             code="invalid_text_file")
     return row
+
+
+def _text_file_key(file_id: str) -> str:
+    """The object of a file named by an item, while it is still a stored file."""
+    try:
+        row = FileRow.get(file_id)
+    except FileRow.DoesNotExist:
+        row = None
+    if row is None or FileStatus(row.status) not in TEXT_FILE_STATUSES:
+        raise NotFound("the text file of this item is not available"
+                       + (f" (status {row.status})" if row else ""))
+    return row.object_key
 
 
 def _item_values(row_cls: type[ItemRow], page_id: str, item_id: str,
