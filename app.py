@@ -64,20 +64,20 @@ def list_pages(ctx: http.RequestContext) -> dict:
 @api.route("/pages", methods=["POST"], roles=EDITOR, summary="Create a page", tags=["pages"],
            body="pages.schemas:PageCreate", response="pages.schemas:PageDetail", status=201)
 def create_page(ctx: http.RequestContext) -> Response:
-    page = store.create_page(ctx.body.title, ctx.body.items)
+    page = store.create_page(ctx.body.title, ctx.body.items, ctx.base_url)
     return http.created(f"{ctx.base_url}/pages/{page['id']}", page)
 
 
 @api.route("/pages/{page_id}", roles=None, summary="Page with its items; counts a view of each item",
            tags=["pages"], response="pages.schemas:PageDetail")
 def get_page(ctx: http.RequestContext, page_id: str) -> Response:
-    return http.detail_response(store.detail(page_id))
+    return http.detail_response(store.detail(page_id, ctx.base_url))
 
 
 @api.route("/pages/{page_id}", methods=["PATCH"], roles=EDITOR, summary="Rename a page", tags=["pages"],
            body="pages.schemas:PagePatch", response="pages.schemas:PageDetail")
 def rename_page(ctx: http.RequestContext, page_id: str) -> dict:
-    return store.rename_page(page_id, ctx.body.title)
+    return store.rename_page(page_id, ctx.body.title, ctx.base_url)
 
 
 @api.route("/pages/{page_id}", methods=["DELETE"], roles=EDITOR, summary="Delete a page and its items",
@@ -91,20 +91,28 @@ def delete_page(ctx: http.RequestContext, page_id: str) -> Response:
            tags=["pages"], body="pages.schemas:ItemCreate", response="pages.schemas:ItemOut", status=201,
            errors=[409])
 def add_item(ctx: http.RequestContext, page_id: str) -> Response:
-    item = store.add_item(page_id, ctx.body.root)
+    item = store.add_item(page_id, ctx.body.root, ctx.base_url)
     return http.created(f"{ctx.base_url}/pages/{page_id}/items/{item['id']}", item)
 
 
 @api.route("/pages/{page_id}/items/{item_id}", roles=None, summary="One item (counts no view)",
            tags=["pages"], response="pages.schemas:ItemOut")
 def get_item(ctx: http.RequestContext, page_id: str, item_id: str) -> dict:
-    return store.item(page_id, item_id)
+    return store.item(page_id, item_id, ctx.base_url)
+
+
+@api.route("/pages/{page_id}/items/{item_id}/text/{field}", roles=None, status=302, tags=["pages"],
+           summary="The full text of a long text field (`<field>_url` in items)")
+def get_item_text(ctx: http.RequestContext, page_id: str, item_id: str, field: str) -> Response:
+    """302 to a short-lived presigned GET of the text (text/plain; charset=utf-8) when it is
+    kept in S3 or is an uploaded file; a short text kept inline is answered as text/plain."""
+    return http.text_or_redirect(*store.text(page_id, item_id, field))
 
 
 @api.route("/pages/{page_id}/items/{item_id}", methods=["PATCH"], roles=EDITOR, summary="Edit an item",
            tags=["pages"], body="pages.schemas:ItemPatch", response="pages.schemas:ItemOut", errors=[409])
 def update_item(ctx: http.RequestContext, page_id: str, item_id: str) -> dict:
-    return store.update_item(page_id, item_id, ctx.body.root)
+    return store.update_item(page_id, item_id, ctx.body.root, ctx.base_url)
 
 
 @api.route("/pages/{page_id}/items/{item_id}", methods=["DELETE"], roles=EDITOR, summary="Remove an item",
@@ -117,7 +125,7 @@ def delete_item(ctx: http.RequestContext, page_id: str, item_id: str) -> Respons
 @api.route("/pages/{page_id}/order", methods=["PUT"], roles=EDITOR, summary="Set the items' order",
            tags=["pages"], body="pages.schemas:PageOrder", response="pages.schemas:PageDetail", errors=[409])
 def reorder_items(ctx: http.RequestContext, page_id: str) -> dict:
-    return store.reorder(page_id, ctx.body.items)
+    return store.reorder(page_id, ctx.body.items, ctx.base_url)
 
 
 # ---------------------------------------------------------------- files (uploads)

@@ -150,17 +150,17 @@ class Probe:
         local, probe = self.local, self
         original_get, original_detail, original_apply = cache.get, store.detail, views.apply
 
-        def get(page_id: str) -> Any:
-            value = original_get(page_id)
+        def get(page_id: str, *args: Any) -> Any:
+            value = original_get(page_id, *args)
             if getattr(local, "active", False) and local.hit is None:
                 local.hit = value is not None
             return value
 
-        def detail(page_id: str) -> Any:
+        def detail(page_id: str, *args: Any) -> Any:
             local.active, local.hit, local.calls = True, None, Counter()
             kind = "error"
             try:
-                result = original_detail(page_id)
+                result = original_detail(page_id, *args)
                 kind = "hit" if local.hit else "miss"
                 return result
             finally:

@@ -29,6 +29,7 @@ class Settings:
     public_base_url: str | None
     page_cache_ttl: int
     inline_text_max: int
+    inline_text_response_max: int
     max_body_bytes: int
     max_items_per_page: int
     files_table: str
@@ -76,8 +77,20 @@ def from_env() -> Settings:
         # 8 KiB per text field keeps a full page (<= 50 items) inside one 1 MB Query response,
         # so a detail read stays a single DynamoDB call; longer text lives in S3.
         inline_text_max=_int("KADR_INLINE_TEXT_MAX", 8 * 1024),
-        # Lambda's synchronous payload limit is 6 MB; refuse earlier with a clear 413.
-        max_body_bytes=_int("KADR_MAX_BODY_BYTES", 5 * 1024 * 1024),
+        # A text field is inline in responses only while it weighs at most this in Lambda's
+        # response payload (chalicelib.payload.response_cost: worst-case escaping, up to 14
+        # bytes a character); longer texts are served by link (`<field>_url`). 50 items at
+        # 64 KiB, with 200-character titles and 2,048-character URLs, stay under 4 MB of
+        # Lambda's 6,291,456 (tests/test_response_limits.py builds that page). Every text kept in
+        # DynamoDB (<= 8 KiB UTF-8, <= 7 bytes a byte) is under it.
+        inline_text_response_max=_int("KADR_INLINE_TEXT_RESPONSE_MAX", 64 * 1024),
+        # Measured as the body weighs in Lambda's event (chalicelib.payload.event_body_cost).
+        # The binding limit is Lambda's 6,291,456-byte synchronous payload for the whole event,
+        # not API Gateway's 10 MB; 64 KiB of it are left for the rest of the event: headers
+        # twice (headers and multiValueHeaders, each up to API Gateway's 10,240 bytes), the
+        # requestContext with authorizer claims, path and query. So any body under this limit
+        # fits in an event, and the local stack refuses what AWS would.
+        max_body_bytes=_int("KADR_MAX_BODY_BYTES", 6_291_456 - 64 * 1024),
         max_items_per_page=_int("KADR_MAX_ITEMS_PER_PAGE", 50),
         files_table=os.environ.get("KADR_FILES_TABLE", f"kadr-{stage}-files"),
         idempotency_table=os.environ.get("KADR_IDEMPOTENCY_TABLE", f"kadr-{stage}-idempotency"),

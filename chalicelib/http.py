@@ -29,6 +29,7 @@ from chalicelib.errors import (
 )
 from chalicelib.ids import new_id
 from chalicelib.observability import logger
+from chalicelib.payload import event_body_cost
 from chalicelib.pages.cache import Detail
 from chalicelib.provider import settings
 
@@ -94,8 +95,9 @@ def _parse_body(request: Request, model_ref: str) -> Any:
     from pydantic import ValidationError
 
     raw = request.raw_body or b""
-    if len(raw) > settings().max_body_bytes:
-        raise PayloadTooLarge(f"request body is {len(raw)} bytes; the limit is {settings().max_body_bytes}")
+    limit = settings().max_body_bytes
+    if event_body_cost(raw) > limit:
+        raise _too_large(raw, limit)
     try:
         data = json.loads(raw or b"null")
     except (ValueError, UnicodeDecodeError) as exc:
@@ -110,6 +112,21 @@ def _parse_body(request: Request, model_ref: str) -> Any:
         raise Unprocessable("the body is not valid", validation_details(exc)) from None
 
 
+def _too_large(raw: bytes, limit: int) -> PayloadTooLarge:
+    """Lambda takes the body inside its JSON event: the 413 says what it weighs there and where
+    longer text goes instead (an uploaded file named by a ``<field>_file_id``)."""
+    from chalicelib.pages.content_types import row_types
+    from chalicelib.pages.models import file_field
+
+    fields = sorted({file_field(name) for cls in row_types().values() for name in cls.long_text_fields()})
+    return PayloadTooLarge(
+        f"the request body weighs {event_body_cost(raw)} bytes in Lambda's event (JSON-escaped); the limit "
+        f"is {limit}. Send UTF-8 JSON rather than \\u-escaped text (a Cyrillic letter is then 2 bytes, "
+        f"not 7), or upload longer text as a text/plain file (POST /files) and name it in "
+        f"{' or '.join(fields)} instead of the text.",
+        {"limit": limit, "size": len(raw), "event_size": event_body_cost(raw), "file_fields": fields})
+
+
 def _parse_query(request: Request, model_ref: str) -> Any:
     from pydantic import ValidationError
 
@@ -120,8 +137,9 @@ def _parse_query(request: Request, model_ref: str) -> Any:
 
 
 def to_json(body: Any) -> str:
-    """UTF-8 JSON. Chalice's own dump escapes non-ASCII, which triples Cyrillic text and pushes
-    long pages past Lambda's 6 MB response limit."""
+    """UTF-8 JSON: a third of Chalice's ``\\u``-escaped size for Cyrillic on the wire. Lambda's
+    python3.11 runtime escapes non-ASCII in its own result anyway, so what bounds a response
+    in Lambda is the shape (long texts by link, ``payload.response_cost``), not this."""
     return json.dumps(body, ensure_ascii=False, separators=(",", ":"))
 
 
@@ -139,6 +157,12 @@ def detail_response(detail: Detail) -> Response:
     if detail.serialized is None:
         detail.serialized = to_json(detail.body)
     return _json_text_response(detail.serialized)
+
+
+def text_or_redirect(text: str | None, url: str | None) -> Response:
+    if url is not None:
+        return Response(body="", status_code=302, headers={"Location": url, "Cache-Control": "no-store"})
+    return Response(body=text or "", headers={"Content-Type": "text/plain; charset=utf-8"})
 
 
 def created(location: str, body: Any) -> Response:

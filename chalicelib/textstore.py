@@ -18,6 +18,13 @@ def get_text(key: str) -> str:
     return client("s3").get_object(Bucket=settings().media_bucket, Key=key)["Body"].read().decode("utf-8")
 
 
+def download_url(key: str) -> str:
+    """A short-lived presigned GET of a stored text, answered as UTF-8 plain text."""
+    return client("s3").generate_presigned_url("get_object", ExpiresIn=settings().presign_ttl, Params={
+        "Bucket": settings().media_bucket, "Key": key,
+        "ResponseContentType": "text/plain; charset=utf-8", "ResponseContentDisposition": "inline"})
+
+
 def delete_texts(keys: Iterable[str]) -> None:
     """Best effort: an orphaned text object costs storage, never correctness."""
     objects = [{"Key": key} for key in keys]

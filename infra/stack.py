@@ -173,7 +173,7 @@ def load_default_data(path: Path = DEFAULT_DATA, catalog: Path = DEFAULT_CATALOG
     pages = json.loads(path.read_text())["pages"]
     for page in pages:
         spec = PageCreate.model_validate(page)
-        store.create_page(spec.title, spec.items)
+        store.create_page(spec.title, spec.items, "")  # the answer's links are not used
     violations.import_workbook(catalog.read_bytes())
     return len(pages)
 

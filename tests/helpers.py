@@ -6,6 +6,7 @@ import threading
 import time
 from collections import Counter
 from contextlib import contextmanager
+from dataclasses import dataclass
 from typing import Any, Iterator
 
 import requests
@@ -108,6 +109,39 @@ def assert_error(response: requests.Response, status: int, code: str | None = No
     return body["error"]
 
 
+@dataclass(frozen=True)
+class AwsCall:
+    service: str
+    operation: str
+    params: dict[str, Any]
+
+
+@contextmanager
+def watch_aws_calls() -> Iterator[list[AwsCall]]:
+    """Every AWS API call made in this process while the block runs, through any botocore client.
+
+    Patches ``BaseClient._make_api_call``, the one method every client call goes through
+    (PynamoDB's connection calls it too), so a client made anywhere, at any time, is seen: a
+    per-client event hook sees only the clients it was registered on.
+    """
+    from botocore.client import BaseClient
+
+    calls: list[AwsCall] = []
+    lock = threading.Lock()
+    original = BaseClient._make_api_call
+
+    def watched(self: Any, operation_name: str, api_params: dict[str, Any]) -> Any:
+        with lock:
+            calls.append(AwsCall(self.meta.service_model.service_name, operation_name, dict(api_params)))
+        return original(self, operation_name, api_params)
+
+    BaseClient._make_api_call = watched  # type: ignore[method-assign]
+    try:
+        yield calls
+    finally:
+        BaseClient._make_api_call = original  # type: ignore[method-assign]
+
+
 def dynamodb_clients() -> list[Any]:
     """The botocore client the app uses for DynamoDB (PynamoDB's; views share it)."""
     from chalicelib.db import dynamodb
@@ -165,3 +199,33 @@ def views_of(api: Api, page_id: str) -> dict[str, int]:
 
     _, items = store.load(page_id)
     return {row.item_id: int(row.views) for row in items}
+
+
+def upload_file(api: Api, data: bytes, *, kind: str = "screenplay", content_type: str = "text/plain",
+                filename: str = "text.txt", wait: bool = True) -> dict[str, Any]:
+    """Upload ``data`` as the uploader, through presigned part URLs; wait until it is stored."""
+    response = api.post("/files", role="uploader", json={"filename": filename, "size": len(data),
+                                                         "content_type": content_type, "kind": kind})
+    assert response.status_code == 201, response.text
+    file = response.json()
+    plan = file["upload"]
+    numbers = list(range(1, plan["part_count"] + 1))
+    signed = api.post(f"/files/{file['id']}/parts", role="uploader", json={"part_numbers": numbers}).json()["parts"]
+    parts = []
+    for part in signed:
+        start = (part["part_number"] - 1) * plan["part_size"]
+        put = requests.put(part["url"], data=data[start:start + plan["part_size"]], headers=part["headers"],
+                           timeout=60)
+        assert put.status_code == 200, put.text
+        parts.append({"part_number": part["part_number"], "etag": put.headers["ETag"]})
+    done = api.post(f"/files/{file['id']}/complete", role="uploader", json={"parts": parts})
+    assert done.status_code == 200, done.text
+    deadline = time.monotonic() + 30
+    while wait and time.monotonic() < deadline:
+        file = api.get(f"/files/{file['id']}", role="uploader").json()
+        if file["status"] != "pending":
+            assert file["status"] == "processing", file
+            return file
+        time.sleep(0.2)
+    assert not wait, "the file stayed pending"
+    return file

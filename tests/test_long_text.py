@@ -26,6 +26,17 @@ def _patch(api: Api, path: str, payload: dict) -> Any:
     return api.call("PATCH", path, "editor", data=data, headers=JSON_HEADERS)
 
 
+def _full_text(api: Api, item: dict[str, Any], field: str) -> str:
+    """A long text field's text as a reader gets it: inline, or by following ``<field>_url``."""
+    if item[field] is not None:
+        assert item[f"{field}_url"] is None, item
+        return item[field]
+    response = api.session.get(item[f"{field}_url"], timeout=60)
+    assert response.status_code == 200, response.text[:300]
+    assert response.headers["Content-Type"].startswith("text/plain")
+    return response.content.decode("utf-8")
+
+
 def _raw_item(page_id: str, item_id: str) -> dict[str, Any]:
     from chalicelib.provider import client
 
@@ -86,16 +97,20 @@ def test_fixtures_are_long_and_not_ascii() -> None:
 def test_long_texts_round_trip_intact(api: Api) -> None:
     created = _long_page(api)
     audio, text = created["items"]
-    assert audio["transcript"] == TRANSCRIPT
-    assert text["body"] == BODY
+    assert audio["transcript"] is None and text["body"] is None  # long: linked, not inline
+    assert audio["transcript_url"] == f"{api.base}/pages/{created['id']}/items/{audio['id']}/text/transcript"
+    assert text["body_url"] == f"{api.base}/pages/{created['id']}/items/{text['id']}/text/body"
+    assert _full_text(api, audio, "transcript") == TRANSCRIPT
+    assert _full_text(api, text, "body") == BODY
     response = api.get(f"/pages/{created['id']}")
     assert response.status_code == 200
     detail = response.json()
-    assert detail["items"][0]["transcript"] == TRANSCRIPT
+    assert len(response.content) < 3_000
     assert detail["items"][0]["audio_url"] == "https://cdn.example.com/l.mp3"
-    assert detail["items"][1]["body"] == BODY
+    assert _full_text(api, detail["items"][0], "transcript") == TRANSCRIPT
+    assert _full_text(api, detail["items"][1], "body") == BODY
     item = api.get(f"/pages/{created['id']}/items/{text['id']}").json()
-    assert item["body"] == BODY
+    assert _full_text(api, item, "body") == BODY
 
 
 def test_long_texts_are_offloaded_to_s3_under_server_keys(api: Api) -> None:
@@ -162,7 +177,7 @@ def test_patch_long_to_another_long_uses_a_new_key(api: Api) -> None:
     other = "Второй вариант текста. " * 50_000
     response = _patch(api, f"/pages/{created['id']}/items/{text['id']}", {"body": other, "title": "v2"})
     assert response.status_code == 200, response.text[:500]
-    assert response.json()["body"] == other and response.json()["title"] == "v2"
+    assert _full_text(api, response.json(), "body") == other and response.json()["title"] == "v2"
     raw = _raw_item(created["id"], text["id"])
     new_key = _offloaded(raw)["body"]
     assert new_key != old_key
@@ -170,7 +185,7 @@ def test_patch_long_to_another_long_uses_a_new_key(api: Api) -> None:
     assert "body" not in raw and raw["title"] == {"S": "v2"}
     assert _s3_text(new_key) == other
     assert old_key not in _s3_keys(created["id"])
-    assert api.get(f"/pages/{created['id']}/items/{text['id']}").json()["body"] == other
+    assert _full_text(api, api.get(f"/pages/{created['id']}/items/{text['id']}").json(), "body") == other
 
 
 def test_patch_short_to_long_offloads(api: Api, page: dict) -> None:
@@ -181,7 +196,7 @@ def test_patch_short_to_long_offloads(api: Api, page: dict) -> None:
     assert "transcript" not in raw
     key = _offloaded(raw)["transcript"]
     assert _s3_text(key) == TRANSCRIPT
-    assert api.get(f"/pages/{page['id']}/items/{audio['id']}").json()["transcript"] == TRANSCRIPT
+    assert _full_text(api, api.get(f"/pages/{page['id']}/items/{audio['id']}").json(), "transcript") == TRANSCRIPT
 
 
 def test_patch_of_other_fields_keeps_the_offloaded_text(api: Api) -> None:
@@ -191,7 +206,7 @@ def test_patch_of_other_fields_keeps_the_offloaded_text(api: Api) -> None:
     response = _patch(api, f"/pages/{created['id']}/items/{audio['id']}",
                       {"title": "Переименовано", "audio_url": "https://cdn.example.com/other.mp3"})
     assert response.status_code == 200, response.text[:500]
-    assert response.json()["transcript"] == TRANSCRIPT
+    assert _full_text(api, response.json(), "transcript") == TRANSCRIPT
     assert _offloaded(_raw_item(created["id"], audio["id"])) == {"transcript": key}
     assert _s3_text(key) == TRANSCRIPT
 
@@ -209,7 +224,7 @@ def test_add_item_with_long_text(api: Api, page: dict) -> None:
     response = _post(api, f"/pages/{page['id']}/items", {"type": "text", "title": "Added", "body": BODY})
     assert response.status_code == 201, response.text[:500]
     item = response.json()
-    assert item["body"] == BODY
+    assert _full_text(api, item, "body") == BODY
     key = _offloaded(_raw_item(page["id"], item["id"]))["body"]
     assert _key_pattern(page["id"], item["id"], "body").match(key)
     assert _s3_text(key) == BODY

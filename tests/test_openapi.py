@@ -47,3 +47,21 @@ def test_every_operation_documents_401_and_redirects_and_creates_document_locati
     assert api.get("/health", headers={"Authorization": "Bearer not-a-token"}).status_code == 401
     assert set(doc["paths"]["/files/{file_id}/download"]["get"]["responses"]) >= {"302", "401", "403", "404"}
     assert doc["paths"]["/pages/{page_id}"]["delete"]["responses"]["204"] == {"description": "No Content"}
+
+
+def test_long_text_fields_and_their_links_are_documented(api: Api) -> None:
+    doc = api.get("/openapi.json").json()
+    schemas = doc["components"]["schemas"]
+    for name, field in (("TextOut", "body"), ("AudioOut", "transcript")):
+        props = schemas[name]["properties"]
+        assert {field, f"{field}_url", f"{field}_file_id"} <= set(props)
+        assert "links the full text" in props[field]["description"]
+        assert "302" in props[f"{field}_url"]["description"]
+    for name, field in (("TextIn", "body"), ("AudioIn", "transcript")):
+        assert "uploaded text file" in schemas[name]["properties"][f"{field}_file_id"]["description"]
+    item = doc["paths"]["/pages/{page_id}/items/{item_id}"]["get"]["responses"]["200"]
+    assert "ItemOut" in item["content"]["application/json"]["schema"]["$ref"]
+    detail_items = schemas["PageDetail"]["properties"]["items"]["items"]
+    assert {ref["$ref"].rsplit("/", 1)[1] for ref in detail_items["oneOf"]} == {"VideoOut", "AudioOut", "TextOut"}
+    text = doc["paths"]["/pages/{page_id}/items/{item_id}/text/{field}"]["get"]
+    assert "302" in text["responses"] and text["security"] == [{}, {"bearer": []}]

@@ -30,15 +30,24 @@ def _cache() -> TTLCache:
     return TTLCache(maxsize=1024, ttl=settings().page_cache_ttl)
 
 
-def get(page_id: str) -> Detail | None:
+# Details are rendered per API root (their text links are absolute); a few roots per page at most.
+_ROOTS_PER_PAGE = 4
+
+
+def get(page_id: str, base_url: str) -> Detail | None:
     with _lock:
-        return _cache().get(page_id)
+        return _cache().get(page_id, {}).get(base_url)
 
 
-def put(page_id: str, detail: Detail) -> None:
+def put(page_id: str, base_url: str, detail: Detail) -> None:
     if settings().page_cache_ttl > 0:
         with _lock:
-            _cache()[page_id] = detail
+            roots = _cache().get(page_id)
+            if roots is None:
+                _cache()[page_id] = roots = {}
+            if base_url not in roots and len(roots) >= _ROOTS_PER_PAGE:
+                roots.pop(next(iter(roots)))
+            roots[base_url] = detail
 
 
 def forget(page_id: str) -> None:

@@ -46,7 +46,26 @@ def title_sort_key(title: str) -> str:
 
 
 class LongText(UnicodeAttribute):
-    """Text of any length: past ``inline_text_max`` it is kept in S3 and only its key is stored."""
+    """Text of any length: past ``inline_text_max`` it is kept in S3 and only its key is stored.
+
+    Each long text field ``<name>`` has a ``TextFileRef`` beside it, ``<name>_file_id``: the
+    text may instead be an uploaded text file. Readers get either the text inline or, when it is
+    long or a file, ``<name>: null`` and ``<name>_url``, a link to the full text.
+    """
+
+
+class TextFileRef(UnicodeAttribute):
+    """The id of an uploaded text file that holds a long text field's text (``<field>_file_id``)."""
+
+
+def file_field(text_field: str) -> str:
+    """The name of the file reference that can stand for a long text field."""
+    return f"{text_field}_file_id"
+
+
+def url_field(text_field: str) -> str:
+    """The name of the response field that links a long text field's full text."""
+    return f"{text_field}_url"
 
 
 class PagesTable(db.KadrModel):
