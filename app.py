@@ -102,7 +102,8 @@ def get_item(ctx: http.RequestContext, page_id: str, item_id: str) -> dict:
 
 
 @api.route("/pages/{page_id}/items/{item_id}/text/{field}", roles=None, status=302, tags=["pages"],
-           summary="The full text of a long text field (`<field>_url` in items)")
+           summary="The full text of a long text field (`<field>_url` in items)",
+           alternative=(200, "text/plain; charset=utf-8"))
 def get_item_text(ctx: http.RequestContext, page_id: str, item_id: str, field: str) -> Response:
     """302 to a short-lived presigned GET of the text (text/plain; charset=utf-8) when it is
     kept in S3 or is an uploaded file; a short text kept inline is answered as text/plain."""

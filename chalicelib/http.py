@@ -59,6 +59,8 @@ class Spec:
     # A route that takes another body than JSON names its types; the view reads ctx.raw_body().
     content_types: tuple[str, ...] = tuple(JSON)
     produces: str | None = None  # a non-JSON response's content type (documented as binary)
+    # Another success the route may answer instead of ``status``: (status, its content type or None).
+    alternative: tuple[int, str | None] | None = None
 
 
 @dataclass
@@ -187,10 +189,12 @@ class Api:
               summary: str, body: str | None = None, query: str | None = None,
               response: str | None = None, status: int = 200, tags: Iterable[str] = (),
               errors: Iterable[int] = (), content_types: Iterable[str] = JSON,
-              produces: str | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+              produces: str | None = None,
+              alternative: tuple[int, str | None] | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         spec = Spec(path=path, methods=tuple(methods), roles=tuple(roles) if roles is not None else None,
                     summary=summary, body=body, query=query, response=response, status=status,
-                    tags=tuple(tags), errors=tuple(errors), content_types=tuple(content_types), produces=produces)
+                    tags=tuple(tags), errors=tuple(errors), content_types=tuple(content_types), produces=produces,
+                    alternative=alternative)
         if body and spec.content_types != tuple(JSON):
             raise ValueError(f"{path}: a body schema is JSON; a route with other content types reads ctx.raw_body()")
 

@@ -85,6 +85,10 @@ class _Builder:
         elif spec.produces:
             ok["content"] = {spec.produces: {"schema": BINARY}}
         responses: dict[str, Any] = {str(spec.status): ok}
+        if spec.alternative:
+            status, content_type = spec.alternative
+            responses[str(status)] = {"description": _STATUS_TEXT.get(status, "OK"),
+                                      **({"content": {content_type: {"schema": BINARY}}} if content_type else {})}
         for code in sorted(errors):
             responses[str(code)] = {"description": _ERROR_TEXT.get(code, "Error"), "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}

@@ -65,6 +65,7 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("DELETE", "/pages/{page_id}"): Row("editor"),
     ("POST", "/pages/{page_id}/items"): Row("editor", TEXT_ITEM),
     ("GET", "/pages/{page_id}/items/{item_id}"): Row("open"),
+    ("GET", "/pages/{page_id}/items/{item_id}/text/{field}"): Row("open", ok=200),  # a short text: inline
     ("PATCH", "/pages/{page_id}/items/{item_id}"): Row("editor", {"title": "Renamed item"}),
     ("DELETE", "/pages/{page_id}/items/{item_id}"): Row("editor"),
     ("PUT", "/pages/{page_id}/order"): Row("editor", "ITEM_IDS"),
@@ -214,6 +215,7 @@ def test_authorization_matrix(api: Api, stack: Any) -> None:
                     page = resources.page()
                     params["page_id"] = page["id"]
                     params["item_id"] = page["items"][0]["id"]
+                    params["field"] = "body"
                     if body == "ITEM_IDS":
                         body = {"items": [item["id"] for item in reversed(page["items"])]}
                 if "{file_id}" in path:
