@@ -26,7 +26,7 @@ def _bound_text(size: int) -> None:
 def read_txt(data: bytes) -> tuple[list[Raw], str | None, bool]:
     text, encoding = decode_text(data)
     _bound_text(len(text))
-    return raws_from_pages(split_pages(text), join_hyphens=True), encoding, False
+    return raws_from_pages(split_pages(text), join_hyphens=True, keep=heading), encoding, False
 
 
 # ---- .docx ---------------------------------------------------------------------------------------
@@ -156,7 +156,7 @@ def read_pdf(data: bytes) -> tuple[list[Raw], str | None, bool]:
     if not any(p.strip() for p in pages):
         raise UnreadableDocument("the PDF has no text layer (a scan needs OCR first)")
     page_lines = [lines for page in pages for lines in split_pages(page)]
-    return raws_from_pages(page_lines, join_hyphens=True), None, False
+    return raws_from_pages(page_lines, join_hyphens=True, keep=heading), None, False
 
 
 # ---- .fdx (Final Draft XML) ----------------------------------------------------------------------

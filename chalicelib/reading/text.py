@@ -5,6 +5,7 @@ from __future__ import annotations
 import codecs
 import re
 from dataclasses import dataclass
+from typing import Callable
 
 from chalicelib.reading.model import UnreadableDocument
 
@@ -128,9 +129,11 @@ def _edge_key(text: str) -> str:
     return _DIGITS.sub("#", text.casefold())
 
 
-def raws_from_pages(pages: list[list[str]], join_hyphens: bool) -> list[Raw]:
+def raws_from_pages(pages: list[list[str]], join_hyphens: bool, keep: Callable[[str], object]) -> list[Raw]:
     """Clean lines from pages, with page numbers, continuation markers and running headers and
-    footers dropped, and (for hard-wrapped text) words hyphenated across line ends joined."""
+    footers dropped (but never a line ``keep`` holds: a numbered scene heading at the top of every
+    page looks like a running header once digits are ignored), and (for hard-wrapped text) words
+    hyphenated across line ends joined."""
     running = running_lines(pages)
     out: list[Raw] = []
     for page in pages:
@@ -138,7 +141,7 @@ def raws_from_pages(pages: list[list[str]], join_hyphens: bool) -> list[Raw]:
         nonblank = [i for i, (t, _) in enumerate(cleaned) if t]
         edges = set(nonblank[:3] + nonblank[-3:]) if running else set()
         for i, (text, indent) in enumerate(cleaned):
-            if text and (is_noise(text) or (i in edges and _edge_key(text) in running)):
+            if text and (is_noise(text) or (i in edges and _edge_key(text) in running and not keep(text))):
                 continue
             out.append(Raw(text, float(indent)))
     return join_hyphenated(out) if join_hyphens else out
