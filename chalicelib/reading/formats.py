@@ -8,7 +8,7 @@ import io
 import re
 import zipfile
 
-from chalicelib.reading.classify import heading, speaker_name
+from chalicelib.reading.classify import cue, heading, speaker_name
 from chalicelib.reading.model import UnreadableDocument
 from chalicelib.reading.text import Raw, clean, decode_text, is_noise, raws_from_pages, split_pages
 
@@ -23,10 +23,15 @@ def _bound_text(size: int) -> None:
         raise UnreadableDocument(f"the text is longer than {MAX_CHARS:,} characters")
 
 
+def protected(text: str) -> int:
+    """2 for a scene heading, 1 for a character cue, 0 for anything else (see raws_from_pages)."""
+    return 2 if heading(text) else 1 if cue(text) else 0
+
+
 def read_txt(data: bytes) -> tuple[list[Raw], str | None, bool]:
     text, encoding = decode_text(data)
     _bound_text(len(text))
-    return raws_from_pages(split_pages(text), join_hyphens=True, keep=heading), encoding, False
+    return raws_from_pages(split_pages(text), join_hyphens=True, keep=protected), encoding, False
 
 
 # ---- .docx ---------------------------------------------------------------------------------------
@@ -156,7 +161,7 @@ def read_pdf(data: bytes) -> tuple[list[Raw], str | None, bool]:
     if not any(p.strip() for p in pages):
         raise UnreadableDocument("the PDF has no text layer (a scan needs OCR first)")
     page_lines = [lines for page in pages for lines in split_pages(page)]
-    return raws_from_pages(page_lines, join_hyphens=True, keep=heading), None, False
+    return raws_from_pages(page_lines, join_hyphens=True, keep=protected), None, False
 
 
 # ---- .fdx (Final Draft XML) ----------------------------------------------------------------------

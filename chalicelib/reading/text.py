@@ -111,14 +111,14 @@ def is_noise(text: str) -> bool:
     return bool(_PAGE_NUMBER.match(text) or _MARKER.match(text))
 
 
-def running_lines(pages: list[list[str]], edge: int = 3) -> set[str]:
+def running_lines(pages: list[list[str]], edge: int = 2) -> set[str]:
     """Headers and footers: a line among the first or last ``edge`` non-blank lines of a page that
     repeats (digits aside) on more than half of the pages, and on at least three."""
     if len(pages) < 3:
         return set()
     counts: dict[str, int] = {}
     for page in pages:
-        lines = [t for t in (clean(x)[0] for x in page) if t]
+        lines = [t for t in (clean(x)[0] for x in page) if t and not is_noise(t)]
         for key in {_edge_key(t) for t in lines[:edge] + lines[-edge:]}:
             counts[key] = counts.get(key, 0) + 1
     need = max(3, len(pages) // 2 + 1)
@@ -129,19 +129,24 @@ def _edge_key(text: str) -> str:
     return _DIGITS.sub("#", text.casefold())
 
 
-def raws_from_pages(pages: list[list[str]], join_hyphens: bool, keep: Callable[[str], object]) -> list[Raw]:
+def raws_from_pages(pages: list[list[str]], join_hyphens: bool, keep: Callable[[str], int]) -> list[Raw]:
     """Clean lines from pages, with page numbers, continuation markers and running headers and
-    footers dropped (but never a line ``keep`` holds: a numbered scene heading at the top of every
-    page looks like a running header once digits are ignored), and (for hard-wrapped text) words
-    hyphenated across line ends joined."""
+    footers dropped, and (for hard-wrapped text) words hyphenated across line ends joined.
+
+    ``keep(text)`` protects lines that only look like running lines: 2 (a scene heading: a
+    numbered heading at the top of every page looks the same once digits are ignored) is never
+    dropped; 1 (a character cue: a two-hander's ``ALEX`` near the foot of most pages) is dropped
+    only as a page's very first or last line, where a cue cannot be."""
     running = running_lines(pages)
     out: list[Raw] = []
     for page in pages:
         cleaned = [clean(x) for x in page]
-        nonblank = [i for i, (t, _) in enumerate(cleaned) if t]
-        edges = set(nonblank[:3] + nonblank[-3:]) if running else set()
+        nonblank = [i for i, (t, _) in enumerate(cleaned) if t and not is_noise(t)]
+        edges = set(nonblank[:2] + nonblank[-2:]) if running else set()
+        extremes = {nonblank[0], nonblank[-1]} if edges else set()
         for i, (text, indent) in enumerate(cleaned):
-            if text and (is_noise(text) or (i in edges and _edge_key(text) in running and not keep(text))):
+            if text and (is_noise(text) or (i in edges and _edge_key(text) in running
+                                            and keep(text) < (2 if i in extremes else 1))):
                 continue
             out.append(Raw(text, float(indent)))
     return join_hyphenated(out) if join_hyphens else out
