@@ -9,6 +9,7 @@ import pytest
 
 from chalicelib.reading import Document, UnreadableDocument, read
 from chalicelib.reading.classify import heading
+from chalicelib.reading.model import FORMATS, KINDS
 from tests.unit.reading_samples import PLAY_EN, PLAY_RU, SCREENPLAY_RU
 
 
@@ -23,8 +24,9 @@ def consistent(doc: Document) -> None:
         previous_end = scene.end_line
         for line in scene.lines:
             assert text_lines[line.number - 1] == line.text and line.text
-            assert line.kind in ("heading", "action", "dialogue", "character", "parenthetical", "transition", "other")
+            assert line.kind in KINDS
     assert sum(len(s.lines) for s in doc.scenes) == sum(1 for t in text_lines if t)
+    assert doc.source_format in FORMATS
 
 
 def speech(doc: Document) -> list[tuple[str, str, str]]:
