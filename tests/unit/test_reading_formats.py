@@ -208,8 +208,11 @@ def test_a_docx_with_entities_is_not_expanded() -> None:
               '<!ENTITY e "&d;&d;&d;&d;&d;&d;&d;&d;&d;&d;"><!ENTITY f "&e;&e;&e;&e;&e;&e;&e;&e;&e;&e;">]>')
     start = body.index("<w:document")
     entries["word/document.xml"] = (body[:start] + laughs + body[start:]).replace("Текст.", "&f;").encode()
-    doc = read(zip_of(entries), "laughs.docx")
-    assert doc.text == "ИНТ. КУХНЯ — НОЧЬ" and "lol" not in doc.text   # python-docx's lxml parser resolves no entity
+    with pytest.raises(UnreadableDocument, match="could not be read"):
+        read(zip_of(entries), "laughs.docx")        # libxml2 stops at its amplification limit
+    entries["word/document.xml"] = entries["word/document.xml"].replace(b"&f;", b"&b;")
+    doc = read(zip_of(entries), "laughs.docx")      # a small one: python-docx's parser resolves no entity
+    assert doc.text == "ИНТ. КУХНЯ — НОЧЬ" and "lol" not in doc.text
 
 
 def fdx(paragraphs: str, prolog: str = "") -> bytes:
