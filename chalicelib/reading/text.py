@@ -78,18 +78,22 @@ def _cyrillic_words(text: str) -> bool:
     return words > 0 and len(_MIXED.findall(text)) < max(1, words // 10)
 
 
-_INVISIBLE = dict.fromkeys(map(ord, "\u00ad\u200b\u200c\u200d\u2060\ufeff"), None)
-_INVISIBLE.update(dict.fromkeys(range(0, 32), " "))     # other control characters read as spaces
-_SPACES = re.compile(r"[\s\u00a0\u2000-\u200a\u202f\u205f\u3000]+")
-_LEADING = re.compile(r"^[ \t\u00a0\u2000-\u200a\u202f\u205f\u3000]*")
+_ZERO_WIDTH = re.compile("[\u00ad\u200b\u200c\u200d\u2060\ufeff]")   # soft hyphen, zero-width, BOM
+_CONTROL = re.compile("[\x00-\x1f\x7f]")                                # read as spaces
 
 
 def clean(line: str) -> tuple[str, int]:
-    """One line's text (no invisible characters, one space between words, trimmed) and its
-    indentation in columns (a tab counts as 4)."""
-    lead = _LEADING.match(line).group()
-    indent = len(lead) + 3 * lead.count("\t")
-    return _SPACES.sub(" ", line.translate(_INVISIBLE)).strip(), indent
+    """One line's text (no invisible characters, one space between words (str.split's whitespace
+    includes NBSP and the other Unicode spaces), trimmed) and its indentation in columns (a tab
+    counts as 4)."""
+    stripped = line.lstrip()
+    lead = len(line) - len(stripped)
+    indent = lead + 3 * line.count("\t", 0, lead)
+    if not stripped.isascii():
+        stripped = _ZERO_WIDTH.sub("", stripped)
+    if not stripped.isprintable():
+        stripped = _CONTROL.sub(" ", stripped)
+    return " ".join(stripped.split()), indent
 
 
 def split_pages(text: str) -> list[list[str]]:
