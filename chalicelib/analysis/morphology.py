@@ -20,7 +20,6 @@ from typing import Any
 
 # Letters plus obfuscation characters inside a word; a word starts with a letter or a look-alike digit.
 TOKEN = re.compile(r"[a-zа-я0-9@*#$]*[a-zа-я][a-zа-я0-9@*#$]*(?:'[a-z]+)?")
-FOLD = str.maketrans({"ё": "е", "Ё": "е", "’": "'", "ʼ": "'"})
 CYRILLIC = re.compile(r"[а-я]")
 LATIN = re.compile(r"[a-z]")
 MIN_SCORE = 0.15
@@ -43,7 +42,10 @@ EN_IRREGULAR = {
 
 def fold(text: str) -> str:
     """Lower case, ё as е, typographic apostrophes as '."""
-    return text.lower().translate(FOLD)
+    low = text.lower()
+    if "ё" in low:
+        low = low.replace("ё", "е")
+    return low.replace("’", "'") if "’" in low else low
 
 
 def tokens(text: str) -> list[str]:
