@@ -19,3 +19,11 @@ PartDone.parts_total  # public: on_part_done callbacks read it
 UploadState.version  # written by asdict() into every state file, checked by StateStore.load
 UploadState.upload_id  # kept in the state file (asdict) for a person looking at a stuck upload
 _.font, _.alignment, _.freeze_panes  # openpyxl cell and sheet styles, read when a workbook is saved
+# The analyzer's Hit is read by the rating (section 2); the tests' reader dataclasses mirror the reader's interface.
+_.scene_index
+_.label
+_.heading
+_.start_line
+_.end_line
+_.source_format
+_.encoding

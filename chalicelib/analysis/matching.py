@@ -1,0 +1,222 @@
+"""Matching a document's lines against the compiled lexicons.
+
+One pass per line: ``TOKEN.findall`` over the folded line; tokens never seen before get their info
+once (lemma keys → single-word terms and phrase heads, exact forms, prefixes, the obscene roots) and
+are then remembered as *hot* (something starts there) or not. A line with no hot token, which is
+nearly every line, costs a findall, a set difference and ``isdisjoint``, all in C; only hot lines
+take the slow path (token offsets, phrases, ``unless`` words, negation). Letters split by
+separators (``б л я``) are looked for per line with one regex.
+
+Negation: a negator (``не``, ``нет``, ``ни``, ``никогда``, ``без``, ``нельзя``, ``not``, ``never``,
+``no``, ``without``, ``n't`` forms) up to ``NEG_WINDOW`` words before a hit, with no clause
+punctuation between, marks the hit ``negated`` (``не только`` / ``not only`` does not negate).
+"""
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable
+
+from chalicelib.analysis import morphology, obscene
+from chalicelib.analysis.lexicon import Compiled, Phrase, Term, load_lexicons
+
+EXCERPT_MAX = 300
+NEG_WINDOW = 3
+UNLESS_WINDOW = 3
+NEGATORS = frozenset({
+    "не", "нет", "ни", "никогда", "ничуть", "без", "нельзя", "not", "never", "no", "nor", "without", "cannot",
+    "don't", "doesn't", "didn't", "won't", "isn't", "wasn't", "aren't", "weren't", "can't", "couldn't",
+    "wouldn't", "shouldn't", "haven't", "hasn't", "hadn't", "ain't", "dont", "doesnt", "didnt", "wont", "cant",
+})
+NOT_NEGATING_NEXT = frozenset({"только", "просто", "лишь", "only", "just"})
+CLAUSE_BREAK = re.compile(r"[.,;:!?…—–()\"«»]")
+DEOBFUSCATE = str.maketrans({"a": "а", "c": "с", "e": "е", "k": "к", "o": "о", "p": "р", "x": "х", "y": "у",
+                             "m": "м", "t": "т", "h": "н", "b": "в", "0": "о", "3": "з", "6": "б", "@": "а",
+                             "$": "с"})
+_PURE = re.compile(r"[а-я]+|[a-z]+(?:'[a-z]+)?")
+_CACHE_MAX = 500_000
+
+
+@dataclass(frozen=True, slots=True)
+class Hit:
+    lexicon: str
+    term: str
+    scene_index: int
+    line: int
+    start: int
+    end: int
+    excerpt: str
+    intensity: int
+    negated: bool
+    speaker: str | None
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class _Info:
+    terms: tuple[Term, ...]
+    phrases: tuple[Phrase, ...]
+
+
+class _State:
+    """Per-lexicon caches: token → info (hot tokens only), every token seen, and lemma keys."""
+
+    def __init__(self, compiled: Compiled) -> None:
+        self.lex = compiled
+        self.info: dict[str, _Info] = {}
+        self.hot: set[str] = set()
+        self.seen: set[str] = set()
+
+    def word(self, token: str) -> str:
+        """The token as a plain word for lemma lookup: de-obfuscated if it mixes scripts."""
+        if _PURE.fullmatch(token):
+            return token
+        plain = token.translate(DEOBFUSCATE)
+        return plain if _PURE.fullmatch(plain) else morphology.clean(token)
+
+    def keys(self, token: str) -> tuple[str, ...]:
+        word = self.word(token)
+        return morphology.keys(word) if word else ()
+
+    def learn(self, token: str) -> None:
+        if len(self.seen) > _CACHE_MAX:
+            self.seen.clear()
+            self.hot.clear()
+            self.info.clear()
+        self.seen.add(token)
+        lex = self.lex
+        word = self.word(token)
+        terms: list[Term] = []
+        phrases: list[Phrase] = []
+        rude = obscene.classify(token, lex.allow)
+        if rude:
+            terms.append(Term(rude[0], rude[1], rude[2], negatable=False))
+        if word:
+            keys = morphology.keys(word)
+            for key in keys:
+                terms.extend(lex.by_key.get(key, ()))
+                phrases.extend(lex.phrases.get(key, ()))
+            terms.extend(lex.by_form.get(word, ()))
+            if lex.prefix_re is not None and lex.prefix_re.match(word):
+                terms.extend(ref for prefix, ref in lex.prefixes if word.startswith(prefix))
+        if terms or phrases:
+            self.info[token] = _Info(tuple(dict.fromkeys(terms)), tuple(phrases))
+            self.hot.add(token)
+
+
+_states: dict[int, _State] = {}
+
+
+def _state(compiled: Compiled) -> _State:
+    state = _states.get(id(compiled))
+    if state is None or state.lex is not compiled:
+        state = _states[id(compiled)] = _State(compiled)
+    return state
+
+
+def fold_line(text: str) -> str:
+    """``morphology.fold`` keeping offsets: a character whose lower case is longer stays as it is."""
+    low = morphology.fold(text)
+    if len(low) != len(text):
+        low = "".join(c if len(c.lower()) != 1 else morphology.fold(c) for c in text)
+    return low
+
+
+def excerpt(text: str, start: int, end: int) -> str:
+    if len(text) <= EXCERPT_MAX:
+        return text.strip()
+    room = max(EXCERPT_MAX - (end - start), 0)
+    left = max(0, min(start - room // 2, len(text) - EXCERPT_MAX))
+    return text[left:left + EXCERPT_MAX].strip()
+
+
+def _negated(low: str, spans: list[tuple[int, int]], toks: list[str], i: int) -> bool:
+    for j in range(i - 1, max(-1, i - 1 - NEG_WINDOW), -1):
+        if CLAUSE_BREAK.search(low, spans[j][1], spans[j + 1][0]):
+            return False
+        if toks[j] in NEGATORS:
+            return not (j + 1 < len(toks) and toks[j + 1] in NOT_NEGATING_NEXT)
+    return False
+
+
+def _phrase_end(state: _State, phrase: Phrase, toks: list[str], i: int) -> int | None:
+    j = i
+    for wanted in phrase.words:
+        for k in range(j + 1, min(len(toks), j + 2 + phrase.gap)):
+            if not wanted.isdisjoint(state.keys(toks[k])):
+                j = k
+                break
+        else:
+            return None
+    return j
+
+
+def _scan_hot(state: _State, text: str, low: str) -> list[tuple[Term, int, int, bool]]:
+    found = [(m.group(), m.start(), m.end()) for m in morphology.TOKEN.finditer(low)]
+    toks = [f[0] for f in found]
+    spans = [(f[1], f[2]) for f in found]
+    out: list[tuple[Term, int, int, bool]] = []
+    for i, tok in enumerate(toks):
+        info = state.info.get(tok)
+        if info is None:
+            continue
+        candidates: list[tuple[Term, int]] = [(ref, i) for ref in info.terms]
+        for phrase in info.phrases:
+            end = _phrase_end(state, phrase, toks, i)
+            if end is not None:
+                candidates.append((phrase.ref, end))
+        for ref, j in candidates:
+            if ref.unless:
+                near = range(max(0, i - UNLESS_WINDOW), min(len(toks), j + 1 + UNLESS_WINDOW))
+                if any(not ref.unless.isdisjoint(state.keys(toks[k])) for k in near if k < i or k > j):
+                    continue
+            negated = ref.negatable and _negated(low, spans, toks, i)
+            out.append((ref, spans[i][0], spans[j][1], negated))
+    return out
+
+
+def _dedupe(found: list[tuple[Term, int, int, bool]]) -> list[tuple[Term, int, int, bool]]:
+    """Per lexicon, drop a hit inside a longer (or equal, stronger) one: a phrase over its words."""
+    found.sort(key=lambda f: (f[1], -(f[2] - f[1]), -f[0].intensity))
+    kept: list[tuple[Term, int, int, bool]] = []
+    for hit in found:
+        if not any(k[0].lexicon == hit[0].lexicon and k[1] <= hit[1] and hit[2] <= k[2] for k in kept):
+            kept.append(hit)
+    return kept
+
+
+def scan_line(state: _State, text: str) -> list[tuple[Term, int, int, bool]]:
+    """(term, start, end, negated) for each hit in one line."""
+    low = fold_line(text)
+    toks = morphology.TOKEN.findall(low)
+    found: list[tuple[Term, int, int, bool]] = []
+    if toks:
+        for tok in set(toks).difference(state.seen):
+            state.learn(tok)
+        if not state.hot.isdisjoint(toks):
+            found = _scan_hot(state, text, low)
+    for start, end, joined in obscene.spaced(low):
+        rude = obscene.classify(joined, state.lex.allow)
+        if rude:
+            found.append((Term(rude[0], rude[1], rude[2], negatable=False), start, end, False))
+    return _dedupe(found) if len(found) > 1 else found
+
+
+def match(document: Any, lexicons: Compiled | None = None) -> list[Hit]:
+    """Every lexicon hit in a document (anything with ``scenes`` of ``index`` and ``lines`` of
+    ``number, text, kind, speaker``), in reading order."""
+    state = _state(lexicons or load_lexicons())
+    hits: list[Hit] = []
+    for scene in document.scenes:
+        for line in scene.lines:
+            text = line.text
+            for ref, start, end, negated in scan_line(state, text):
+                hits.append(Hit(ref.lexicon, ref.term, scene.index, line.number, start, end,
+                                excerpt(text, start, end), ref.intensity, negated, line.speaker, line.kind))
+    return hits
+
+
+def match_lines(lines: Iterable[str], lexicons: Compiled | None = None) -> list[tuple[int, Term, int, int, bool]]:
+    """(line number from 1, term, start, end, negated) over plain lines: benchmarks, quick checks."""
+    state = _state(lexicons or load_lexicons())
+    return [(n, *hit) for n, text in enumerate(lines, 1) for hit in scan_line(state, text)]

@@ -1,0 +1,108 @@
+"""Tokens and their lemma keys, Russian and English.
+
+A token is a run of letters (Cyrillic or Latin), case-folded with ё folded to е; apostrophes inside
+Latin words stay (``doesn't``). Obfuscation characters (digits, ``@``, ``*``, ``#``, ``$``) that
+sit inside a word are part of the token too, so ``х@й`` or ``6ля`` reach the obscene matcher as one
+token; ``clean()`` drops them for ordinary lemmatization.
+
+Russian keys come from pymorphy3 (imported on first use: only the analyzer pays for its
+dictionaries, ~16 MB on disk, ~0.2 s to load, never the API's cold start): every normal form whose
+parse scores at least ``MIN_SCORE``, so an ambiguous form (``пила``: saw / she drank) counts for
+both words. English keys are the Snowball (Porter2) stem after a small table of irregular forms.
+Keys are cached per distinct token: a 300-page script has ~20k distinct tokens, so warm analysis
+never parses a word twice.
+"""
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Any
+
+# Letters plus obfuscation characters inside a word; a word starts with a letter or a look-alike digit.
+TOKEN = re.compile(r"[a-zа-я0-9@*#$]*[a-zа-я][a-zа-я0-9@*#$]*(?:'[a-z]+)?")
+CYRILLIC = re.compile(r"[а-я]")
+LATIN = re.compile(r"[a-z]")
+MIN_SCORE = 0.15
+
+# English forms the stemmer cannot reach (stem() of the value is taken after this table).
+EN_IRREGULAR = {
+    "shot": "shoot", "fought": "fight", "bled": "bleed", "beaten": "beat", "stole": "steal", "stolen": "steal",
+    "hung": "hang", "hanged": "hang", "took": "take", "taken": "take", "drank": "drink", "drunk": "drunk",
+    "slain": "slay", "slew": "slay", "struck": "strike", "stricken": "strike", "bit": "bite", "bitten": "bite",
+    "ate": "eat", "threw": "throw", "thrown": "throw", "broke": "break", "broken": "break", "froze": "freeze",
+    "dead": "dead", "died": "die", "dying": "die", "lying": "lie", "lay": "lie", "slit": "slit", "cut": "cut",
+    "knives": "knife", "wives": "wife", "lives": "life", "thieves": "thief", "men": "man", "women": "woman",
+    "children": "child", "mice": "mouse", "teeth": "tooth", "feet": "foot", "hid": "hide", "hidden": "hide",
+    "smelt": "smell", "sold": "sell", "bought": "buy", "caught": "catch", "fled": "flee", "sank": "sink",
+    "sunk": "sink", "swore": "swear", "sworn": "swear", "kissed": "kiss", "slept": "sleep", "got": "get",
+    "gotten": "get", "made": "make", "went": "go", "gone": "go", "did": "do", "done": "do", "does": "do",
+    "was": "be", "were": "be", "been": "be", "is": "be", "are": "be", "am": "be", "has": "have", "had": "have",
+}
+
+
+def fold(text: str) -> str:
+    """Lower case, ё as е, typographic apostrophes as '."""
+    low = text.lower()
+    if "ё" in low:
+        low = low.replace("ё", "е")
+    return low.replace("’", "'") if "’" in low else low
+
+
+def tokens(text: str) -> list[str]:
+    return TOKEN.findall(fold(text))
+
+
+def clean(token: str) -> str:
+    """The token's letters only (obfuscation characters dropped)."""
+    return re.sub(r"[^a-zа-я']", "", token)
+
+
+@lru_cache(maxsize=1)
+def _morph() -> Any:
+    import pymorphy3  # lazy: ~16 MB of dictionaries
+
+    return pymorphy3.MorphAnalyzer()
+
+
+@lru_cache(maxsize=1)
+def _stemmers() -> tuple[Any, Any]:
+    import snowballstemmer
+
+    return snowballstemmer.stemmer("english"), snowballstemmer.stemmer("russian")
+
+
+@lru_cache(maxsize=200_000)
+def ru_lemmas(word: str) -> tuple[str, ...]:
+    """Normal forms of a Russian word (ё folded), the likeliest first; the word itself if unknown."""
+    out: list[str] = []
+    for parse in _morph().parse(word):
+        if parse.score >= MIN_SCORE or not out:
+            lemma = parse.normal_form.replace("ё", "е")
+            if lemma not in out:
+                out.append(lemma)
+    return tuple(out) or (word,)
+
+
+@lru_cache(maxsize=200_000)
+def ru_stem(word: str) -> str:
+    """Snowball's Russian stem: measured against pymorphy3 in bench/analyze_match.py, not used for matching."""
+    return _stemmers()[1].stemWord(word)
+
+
+@lru_cache(maxsize=200_000)
+def en_stem(word: str) -> str:
+    word = word.replace("'", "")
+    if word.endswith("nt") and len(word) > 3 and word[:-2] in {"don", "doesn", "didn", "isn", "wasn", "aren",
+                                                              "weren", "won", "wouldn", "couldn", "shouldn",
+                                                              "haven", "hasn", "hadn", "can", "ain"}:
+        return "not"
+    return _stemmers()[0].stemWord(EN_IRREGULAR.get(word, word))
+
+
+def keys(token: str) -> tuple[str, ...]:
+    """The lemma keys a (clean) token is looked up by: Russian lemmas or the English stem."""
+    if CYRILLIC.search(token):
+        if LATIN.search(token):
+            return ()
+        return ru_lemmas(token)
+    return (en_stem(token),)
