@@ -14,10 +14,6 @@ def put_text(prefix: str, text: str) -> str:
     return key
 
 
-def get_text(key: str) -> str:
-    return client("s3").get_object(Bucket=settings().media_bucket, Key=key)["Body"].read().decode("utf-8")
-
-
 def download_url(key: str) -> str:
     """A short-lived presigned GET of a stored text, answered as UTF-8 plain text."""
     return client("s3").generate_presigned_url("get_object", ExpiresIn=settings().presign_ttl, Params={

@@ -2,11 +2,14 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 from infra.package import package
+from infra.stack import ROOT
 
 
 def test_chalice_package_builds_every_handler(tmp_path: Path) -> None:
@@ -41,8 +44,14 @@ def test_chalice_package_builds_every_handler(tmp_path: Path) -> None:
 def test_a_non_editable_install_has_every_package(tmp_path: Path) -> None:
     """Packages are discovered, not listed: a new package cannot be left out of an install."""
     target = tmp_path / "site"
-    subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
-                    "--target", str(target), str(ROOT)], check=True, capture_output=True)
+    build = ROOT / "build"
+    existed = build.exists()
+    try:
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "--no-deps", "--no-build-isolation",
+                        "--target", str(target), str(ROOT)], check=True, capture_output=True)
+    finally:
+        if not existed:  # setuptools builds in the source tree
+            shutil.rmtree(build, ignore_errors=True)
     expected = {p.parent.relative_to(ROOT).as_posix() for top in ("chalicelib", "kadr_cli", "infra")
                 for p in (ROOT / top).rglob("__init__.py")}
     installed = {p.parent.relative_to(target).as_posix() for p in target.rglob("__init__.py")

@@ -3,7 +3,7 @@ the reason: frameworks (the standard library's HTTP server, AWS Lambda's context
 signal handlers' signature, requests' internals) and module hooks. Not a test module."""
 # ruff: noqa
 import kadr_cli
-from infra import emulators
+from infra import emulators, gateway_errors
 from kadr_cli.parts import PartDone
 from kadr_cli.state import UploadState
 
@@ -27,3 +27,7 @@ _.start_line
 _.end_line
 _.source_format
 _.encoding
+gateway_errors.JsonErrors.do_GET  # http.server dispatches do_<METHOD>; the others are the same function
+_.do_PUT, _.do_POST, _.do_HEAD, _.do_DELETE, _.do_PATCH, _.do_OPTIONS
+_._send_error_response  # chalice.local's handler calls it
+explain  # http.server's send_error signature
