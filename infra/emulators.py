@@ -29,12 +29,20 @@ class Component:
 
 
 class MotoServer(Component):
-    """moto server on loopback: S3, DynamoDB, DynamoDB Streams and SQS."""
+    """moto server on loopback: S3, DynamoDB, DynamoDB Streams and SQS.
+
+    Applies infra/moto_patches.py first (moto kept every model instance and copied whole tables
+    per transaction: unbounded memory; see that module).
+    """
 
     name = "moto"
 
     def __init__(self, host: str, port: int) -> None:
         from moto.server import ThreadedMotoServer
+
+        from infra import moto_patches
+
+        moto_patches.apply()
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call otherwise
         self.url = f"http://{host}:{port}"
