@@ -24,6 +24,10 @@ class Component:
     def start(self) -> None:
         raise NotImplementedError
 
+    def request_stop(self) -> None:
+        """Tell background threads to finish, without waiting (the stack calls it on every component
+        before stopping any, so they all wind down at once)."""
+
     def stop(self) -> None:
         raise NotImplementedError
 
@@ -52,7 +56,14 @@ class MotoServer(Component):
         self._server.start()
 
     def stop(self) -> None:
-        self._server.stop()
+        # ThreadedMotoServer.stop() neither closes the listening socket nor bounds its join.
+        server = self._server._server
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        thread = self._server._thread
+        if thread is not None:
+            thread.join(timeout=2)
 
 
 class ApiServer(Component):
@@ -88,7 +99,7 @@ class ApiServer(Component):
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server.server_close()
-        self._thread.join(timeout=5)
+        self._thread.join(timeout=2)
 
 
 class LambdaContext:
@@ -136,10 +147,15 @@ class SqsPump(Component):
         for thread in self._threads:
             thread.start()
 
-    def stop(self) -> None:
+    def request_stop(self) -> None:
         self._stop.set()
+
+    def stop(self, timeout: float = 2) -> None:
+        """Threads finish their batch (an unfinished one is redelivered by SQS, and counted once)."""
+        self._stop.set()
+        deadline = time.monotonic() + timeout
         for thread in self._threads:
-            thread.join(timeout=5)
+            thread.join(timeout=max(0, deadline - time.monotonic()))
 
     def _receive(self) -> list[dict[str, Any]]:
         """Like Lambda: a batch closes when full or when the batching window, opened by its first
@@ -238,9 +254,12 @@ class Scheduler(Component):
     def start(self) -> None:
         self._thread.start()
 
+    def request_stop(self) -> None:
+        self._stop.set()
+
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=5)
+        self._thread.join(timeout=2)
 
     def invoke(self, name: str) -> None:
         event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event",
