@@ -1,8 +1,8 @@
-"""Two targeted fixes to moto 5.2.5's memory use, applied only by the local stack.
+"""Targeted fixes to moto 5.2.5's memory use and SQS costs, applied only by the local stack.
 
 ``MotoServer`` (infra/emulators.py) calls :func:`apply` before the server answers a request. The
 app never imports this module: on AWS there is no moto, and the app's requests are the same either
-way. Both fixes change how moto *stores* state, not what any API call answers.
+way. The fixes change how moto stores and computes state, not what any API call answers.
 
 1. **Weak instance tracking.** ``moto.core.common_models.BaseModel.__new__`` appends every model
    instance it ever creates to a class-level list ``instances_tracked``, which only
@@ -25,6 +25,16 @@ way. Both fixes change how moto *stores* state, not what any API call answers.
    Behaviour kept from moto: the same validations, ``CancellationReasons`` per action, and
    ``ReturnValuesOnConditionCheckFailure``.
 
+3. **SQS work proportional to the backlog, with a large constant.** Every SendMessage computes
+   all queue attributes (``queue.attributes``), which counts visible, delayed and in-flight
+   messages by calling ``unix_time_millis()`` (two datetime constructions) per message; every
+   *received* message checks its retention through ``get_queue_attributes``, which computes all
+   attributes three times. Once a few thousand views wait in the queue (a burst, a slow machine),
+   each pump batch costs seconds of CPU, sends slow down every detail read, and the backlog never
+   drains. Here a message's visibility and delay read the clock once as a float, the retention
+   check reads the queue's retention period directly, and ``get_queue_attributes`` computes the
+   attributes once per call. Results are the same (the same UTC clock, the same numbers).
+
 Checked against moto 5.2.5 (pinned in requirements-dev.txt); :func:`apply` refuses other versions,
 because (2) replaces a moto method whose body it mirrors.
 """
@@ -32,6 +42,7 @@ from __future__ import annotations
 
 import copy
 import threading
+import time
 import weakref
 from typing import Any, Iterator
 
@@ -202,8 +213,38 @@ def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Non
             raise TransactionCanceledException(errors)
 
 
+def _message_visible(self: Any) -> bool:
+    return time.time() * 1000.0 > self.visible_at
+
+
+def _message_delayed(self: Any) -> bool:
+    return time.time() * 1000.0 < self.delayed_until
+
+
+def is_message_valid_based_on_retention_period(self: Any, queue_name: str, message: Any) -> bool:
+    retention_period = int(self.get_queue(queue_name).message_retention_period)
+    return retention_period + message.sent_timestamp / 1000 > time.time()
+
+
+def get_queue_attributes(self: Any, queue_name: str, attribute_names: list[str]) -> dict[str, Any]:
+    """moto 5.2.5's ``SQSBackend.get_queue_attributes``, computing ``queue.attributes`` once, not 3x per name."""
+    from moto.sqs.exceptions import InvalidAttributeName
+
+    queue = self.get_queue(queue_name)
+    if not attribute_names:
+        return {}
+    valid_names = ["All"] + queue.BASE_ATTRIBUTES + queue.FIFO_ATTRIBUTES + queue.KMS_ATTRIBUTES
+    invalid_name = next((name for name in attribute_names if name not in valid_names), None)
+    if invalid_name or invalid_name == "":
+        raise InvalidAttributeName(invalid_name)
+    every = queue.attributes
+    if "All" in attribute_names:
+        return every
+    return {name: every[name] for name in attribute_names if every.get(name) is not None}
+
+
 def apply() -> None:
-    """Install both fixes once per process. Raises if moto is not the version they were written for."""
+    """Install the fixes once per process. Raises if moto is not the version they were written for."""
     global _applied
     with _apply_lock:
         if _applied:
@@ -224,6 +265,14 @@ def apply() -> None:
                 weak.append(instance)
             type.__setattr__(model, "instances_tracked", weak)
         DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+
+        from moto.sqs.models import Message, SQSBackend
+
+        Message.visible = property(_message_visible)  # type: ignore[method-assign,assignment]
+        Message.delayed = property(_message_delayed)  # type: ignore[method-assign,assignment]
+        SQSBackend.is_message_valid_based_on_retention_period = (  # type: ignore[method-assign]
+            is_message_valid_based_on_retention_period)
+        SQSBackend.get_queue_attributes = get_queue_attributes  # type: ignore[method-assign]
         _applied = True
 
 

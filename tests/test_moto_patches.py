@@ -105,3 +105,29 @@ def test_transactions_do_not_leave_copies_of_the_table_behind(table: str) -> Non
     # moto as shipped deep-copied the whole table per transaction and kept every copy (~9,000
     # Items here); now only the 30 new items (plus whatever other tests hold) stay alive.
     assert len(Item.instances_tracked) - live_before < 300
+
+
+def test_sqs_counts_visibility_and_retention_still_hold(stack) -> None:
+    from chalicelib.clients import client
+
+    sqs = client("sqs")
+    url = sqs.create_queue(QueueName=f"patch-test-{uuid.uuid4().hex[:8]}",
+                           Attributes={"MessageRetentionPeriod": "60"})["QueueUrl"]
+    try:
+        for i in range(5):
+            sqs.send_message(QueueUrl=url, MessageBody=str(i))
+        sqs.send_message(QueueUrl=url, MessageBody="later", DelaySeconds=30)
+        got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=2, VisibilityTimeout=30)["Messages"]
+        assert len(got) == 2
+        names = ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible",
+                 "ApproximateNumberOfMessagesDelayed", "MessageRetentionPeriod"]
+        attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=names)["Attributes"]
+        assert attrs == {"ApproximateNumberOfMessages": "3", "ApproximateNumberOfMessagesNotVisible": "2",
+                         "ApproximateNumberOfMessagesDelayed": "1", "MessageRetentionPeriod": "60"}
+        assert "QueueArn" in sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+        rest = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10)["Messages"]
+        assert len(rest) == 3 and "later" not in {m["Body"] for m in rest}  # delayed stays hidden
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=got[0]["ReceiptHandle"])
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=got[0]["ReceiptHandle"])  # again: still fine
+    finally:
+        sqs.delete_queue(QueueUrl=url)
