@@ -131,3 +131,26 @@ def test_sqs_counts_visibility_and_retention_still_hold(stack) -> None:
         sqs.delete_message(QueueUrl=url, ReceiptHandle=got[0]["ReceiptHandle"])  # again: still fine
     finally:
         sqs.delete_queue(QueueUrl=url)
+
+
+def test_a_table_query_reads_its_partition_in_order_with_paging(table: str) -> None:
+    ddb = dynamodb()
+    pk = f"part-{uuid.uuid4().hex}"
+    for sk in ["b", "a", "c", "ab", "d"]:
+        ddb.put_item(TableName=table, Item={"pk": {"S": pk}, "sk": {"S": sk}})
+    ddb.put_item(TableName=table, Item={"pk": {"S": pk + "-other"}, "sk": {"S": "a"}})
+
+    def keys(**kw: object) -> tuple[list[str], dict | None]:
+        out = ddb.query(TableName=table, KeyConditionExpression=kw.pop("cond", "pk = :p"),
+                        ExpressionAttributeValues={":p": {"S": pk}, **kw.pop("values", {})}, **kw)
+        return [i["sk"]["S"] for i in out["Items"]], out.get("LastEvaluatedKey")
+
+    assert keys()[0] == ["a", "ab", "b", "c", "d"]
+    assert keys(ScanIndexForward=False)[0] == ["d", "c", "b", "ab", "a"]
+    first, last = keys(Limit=2)
+    assert first == ["a", "ab"] and last is not None
+    assert keys(ExclusiveStartKey=last)[0] == ["b", "c", "d"]
+    assert keys(cond="pk = :p AND begins_with(sk, :a)", values={":a": {"S": "a"}})[0] == ["a", "ab"]
+    missing = ddb.query(TableName=table, KeyConditionExpression="pk = :p",
+                        ExpressionAttributeValues={":p": {"S": "no-such-partition"}})
+    assert missing["Items"] == [] and missing["Count"] == 0
