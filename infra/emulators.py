@@ -34,17 +34,29 @@ class Component:
     def start(self) -> None:
         raise NotImplementedError
 
+    def request_stop(self) -> None:
+        """Tell background threads to finish, without waiting (the stack calls it on every component
+        before stopping any, so they all wind down at once)."""
+
     def stop(self) -> None:
         raise NotImplementedError
 
 
 class MotoServer(Component):
-    """moto server on loopback: S3, DynamoDB, DynamoDB Streams and SQS."""
+    """moto server on loopback: S3, DynamoDB, DynamoDB Streams and SQS.
+
+    Applies infra/moto_patches.py first (moto kept every model instance and copied whole tables
+    per transaction: unbounded memory; see that module).
+    """
 
     name = "moto"
 
     def __init__(self, host: str, port: int) -> None:
         from moto.server import ThreadedMotoServer
+
+        from infra import moto_patches
+
+        moto_patches.apply()
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one line per AWS call otherwise
         self.url = f"http://{host}:{port}"
@@ -54,7 +66,14 @@ class MotoServer(Component):
         self._server.start()
 
     def stop(self) -> None:
-        self._server.stop()
+        # ThreadedMotoServer.stop() neither closes the listening socket nor bounds its join.
+        server = self._server._server
+        if server is not None:
+            server.shutdown()
+            server.server_close()
+        thread = self._server._thread
+        if thread is not None:
+            thread.join(timeout=2)
 
 
 class ApiServer(Component):
@@ -96,7 +115,7 @@ class ApiServer(Component):
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server.server_close()
-        self._thread.join(timeout=5)
+        self._thread.join(timeout=2)
 
 
 class LambdaContext:
@@ -144,10 +163,15 @@ class SqsPump(Component):
         for thread in self._threads:
             thread.start()
 
-    def stop(self) -> None:
+    def request_stop(self) -> None:
         self._stop.set()
+
+    def stop(self, timeout: float = 2) -> None:
+        """Threads finish their batch (an unfinished one is redelivered by SQS, and counted once)."""
+        self._stop.set()
+        deadline = time.monotonic() + timeout
         for thread in self._threads:
-            thread.join(timeout=5)
+            thread.join(timeout=max(0, deadline - time.monotonic()))
 
     def _receive(self) -> list[dict[str, Any]]:
         """Like Lambda: a batch closes when full or when the batching window, opened by its first
@@ -246,9 +270,12 @@ class Scheduler(Component):
     def start(self) -> None:
         self._thread.start()
 
+    def request_stop(self) -> None:
+        self._stop.set()
+
     def stop(self) -> None:
         self._stop.set()
-        self._thread.join(timeout=5)
+        self._thread.join(timeout=2)
 
     def invoke(self, name: str) -> None:
         event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": "Scheduled Event",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import importlib
 import json
+import logging
 import os
 import secrets
 import signal
@@ -134,6 +135,8 @@ class Stack:
         return next(c for c in self.components if c.name == name)
 
     def stop(self) -> None:
+        for component in self.components:
+            component.request_stop()
         while self.components:
             component = self.components.pop()
             try:
@@ -178,11 +181,28 @@ def load_default_data(path: Path = DEFAULT_DATA, catalog: Path = DEFAULT_CATALOG
     return len(pages)
 
 
+STOP_GRACE_S = 4.0  # Ctrl-C/SIGTERM must end the process within 5 s, whatever is in flight
+
+
+def _exit_now(code: int, message: str | None = None) -> None:
+    """Leave without interpreter finalization: freeing a large moto heap object by object and
+    joining werkzeug's request threads took tens of seconds, and no state outlives the process
+    anyway (moto keeps everything in memory)."""
+    if message:
+        print(message, file=sys.stderr, flush=True)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 def main() -> None:
     stack = Stack(StackConfig.from_env())
     stopping = threading.Event()
 
     def on_signal(signum: int, frame: Any) -> None:
+        if stopping.is_set():  # a second Ctrl-C: do not wait for anything
+            _exit_now(130, "kadr: stopped at once")
         stopping.set()
 
     signal.signal(signal.SIGINT, on_signal)
@@ -195,8 +215,13 @@ def main() -> None:
     print("\nCtrl-C stops everything.", flush=True)
     stopping.wait()
     print("kadr: stopping ...", flush=True)
+    watchdog = threading.Timer(STOP_GRACE_S, _exit_now,
+                               args=(1, f"kadr: components still stopping after {STOP_GRACE_S:.0f} s; exiting"))
+    watchdog.daemon = True
+    watchdog.start()
     stack.stop()
     print("kadr: stopped", flush=True)
+    _exit_now(0)
 
 
 if __name__ == "__main__":

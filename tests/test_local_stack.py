@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -50,6 +51,56 @@ def test_stack_process_serves_defaults_and_stops_on_sigterm(tmp_path: Path) -> N
     assert proc.returncode == 0, output
     for role in ("editor", "admin"):
         assert f"  {role}" in output  # tokens printed
+    assert "kadr: stopped" in output
+    assert not _bound(api_port) and not _bound(moto_port)
+
+
+def test_sigterm_under_load_stops_everything_within_5_s(tmp_path: Path) -> None:
+    api_port, moto_port = free_port(), free_port()
+    env = {**os.environ, "KADR_API_PORT": str(api_port), "KADR_MOTO_PORT": str(moto_port),
+           "KADR_STATE_DIR": str(tmp_path)}
+    proc = subprocess.Popen([sys.executable, "-m", "infra.stack"], cwd=ROOT, env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    stop = threading.Event()
+    served = [0]
+    try:
+        state = tmp_path / "local.json"
+        deadline = time.monotonic() + 90
+        while not state.exists() and proc.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert state.exists(), "no local.json in time"
+        local = json.loads(state.read_text())
+        editor = {"Authorization": f"Bearer {local['tokens']['editor']}"}
+        page = requests.post(f"{local['api']}/pages", headers=editor, timeout=30, json={"title": "Load", "items": [
+            {"type": "text", "title": f"T{i}", "body": "x" * 200} for i in range(3)]}).json()
+
+        def reader() -> None:  # detail reads (views for the pump) and creates, until the stack is gone
+            session = requests.Session()
+            while not stop.is_set():
+                try:
+                    session.get(f"{local['api']}/pages/{page['id']}", timeout=5)
+                    session.post(f"{local['api']}/pages", headers=editor, json={"title": "more"}, timeout=5)
+                    served[0] += 1
+                except requests.RequestException:
+                    time.sleep(0.05)
+
+        clients = [threading.Thread(target=reader, daemon=True) for _ in range(8)]
+        for client in clients:
+            client.start()
+        time.sleep(8)  # the views queue fills and the pump is mid-batch
+        assert served[0] > 0
+        sent = time.monotonic()
+        proc.send_signal(signal.SIGTERM)
+        output, _ = proc.communicate(timeout=30)
+        took = time.monotonic() - sent
+    finally:
+        stop.set()
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    print(f"SIGTERM -> exited in {took:.2f} s")
+    assert took < 5, f"SIGTERM took {took:.1f} s to stop the stack"
+    assert proc.returncode == 0, output
     assert "kadr: stopped" in output
     assert not _bound(api_port) and not _bound(moto_port)
 
