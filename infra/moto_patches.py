@@ -41,21 +41,29 @@ way. The fixes change how moto stores and computes state, not what any API call 
    GIL. Here such a query runs moto's own code over just that partition. Index queries and scans
    are untouched (they do scan the whole table, like moto always did).
 
+5. **Atomic conditional writes.** PutItem, UpdateItem and DeleteItem take the transactions' lock
+   (re-entrant), so a condition check and its write are one step, as in DynamoDB: without it, two
+   racing status moves on the threaded server could both pass ``status = :expected``.
+
 Checked against moto 5.2.5 (pinned in requirements-dev.txt); :func:`apply` refuses other versions,
 because (2) replaces a moto method whose body it mirrors.
 """
 from __future__ import annotations
 
 import copy
+import functools
 import threading
 import time
 import weakref
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 MOTO_VERSION = "5.2.5"
 _applied = False
 _apply_lock = threading.Lock()
-_transaction_lock = threading.Lock()
+# One lock for every DynamoDB write (re-entrant: a transaction's actions are writes too). moto's
+# server is threaded and its conditional writes check, then write, without a lock: two racing
+# movers could both pass a condition. DynamoDB makes each conditional write atomic.
+_write_lock = threading.RLock()
 
 
 class WeakInstances:
@@ -126,7 +134,7 @@ def transact_write_items(self: Any, transact_items: list[dict[str, Any]]) -> Non
     if len(transact_items) > 100:
         raise TooManyTransactionsException()
 
-    with _transaction_lock:
+    with _write_lock:
         undo: list[tuple[Any, Any, Any, Any]] = []  # (table, hash, range, copy of the item before)
         stream_marks: dict[int, tuple[Any, int]] = {}  # id(shard) -> (shard, records before)
 
@@ -274,6 +282,16 @@ def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
     return _moto_query(self, hash_key, *args, **kwargs)
 
 
+def _serialized(write: Callable[..., Any]) -> Callable[..., Any]:
+    """A moto write that runs alone, so its condition check and its write are one step."""
+    @functools.wraps(write)
+    def locked(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with _write_lock:
+            return write(self, *args, **kwargs)
+
+    return locked
+
+
 def apply() -> None:
     """Install the fixes once per process. Raises if moto is not the version they were written for."""
     global _applied
@@ -296,6 +314,8 @@ def apply() -> None:
                 weak.append(instance)
             type.__setattr__(model, "instances_tracked", weak)
         DynamoDBBackend.transact_write_items = transact_write_items  # type: ignore[method-assign]
+        for name in ("put_item", "update_item", "delete_item"):
+            setattr(DynamoDBBackend, name, _serialized(getattr(DynamoDBBackend, name)))
 
         global _moto_query
         from moto.dynamodb.models.table import Table
