@@ -46,7 +46,7 @@ way. The fixes change how moto stores and computes state, not what any API call 
    racing status moves on the threaded server could both pass ``status = :expected``.
 
 Checked against moto 5.2.5 (pinned in requirements-dev.txt); :func:`apply` refuses other versions,
-because (2) replaces a moto method whose body it mirrors.
+because (2) and the SQS attribute call in (3) replace moto methods whose bodies they mirror.
 """
 from __future__ import annotations
 
