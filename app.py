@@ -52,6 +52,19 @@ def redoc(ctx: http.RequestContext) -> Response:
     return Response(body=REDOC_HTML, headers={"Content-Type": "text/html; charset=utf-8"})
 
 
+@api.route("/docs-assets/{name}", roles=None, summary="The API viewers' scripts and styles (shipped, no CDN)",
+           tags=["service"], produces="text/javascript")
+def docs_asset(ctx: http.RequestContext, name: str) -> Response:
+    from chalicelib.errors import NotFound
+    from chalicelib.openapi import asset
+
+    found = asset(name)
+    if found is None:
+        raise NotFound("no such asset")
+    text, content_type = found
+    return Response(body=text, headers={"Content-Type": content_type, "Cache-Control": "public, max-age=86400"})
+
+
 # ---------------------------------------------------------------- pages
 
 @api.route("/pages", roles=None, summary="List pages", tags=["pages"],

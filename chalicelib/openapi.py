@@ -121,18 +121,34 @@ def document(app: Chalice, base_url: str) -> dict[str, Any]:
     return {**_document(app), "servers": [{"url": base_url}]}
 
 
-_CDN = "https://cdn.jsdelivr.net/npm"
+# The viewers' assets ship with the app (chalicelib/static, from npm: swagger-ui-dist 5.17.14,
+# redoc 2.1.5, licenses beside them): nothing the app serves loads from a CDN. The pages name
+# them relatively, so they resolve under API Gateway's stage path too.
+ASSETS = {
+    "swagger-ui.css": "text/css; charset=utf-8",
+    "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
+    "redoc.standalone.js": "text/javascript; charset=utf-8",
+}
 
-SWAGGER_HTML = f"""<!doctype html>
+SWAGGER_HTML = """<!doctype html>
 <html><head><meta charset="utf-8"><title>Kadr API</title>
-<link rel="stylesheet" href="{_CDN}/swagger-ui-dist@5/swagger-ui.css"></head>
+<link rel="stylesheet" href="docs-assets/swagger-ui.css"></head>
 <body><div id="swagger-ui"></div>
-<script src="{_CDN}/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
-<script>SwaggerUIBundle({{url: "openapi.json", dom_id: "#swagger-ui"}});</script>
+<script src="docs-assets/swagger-ui-bundle.js"></script>
+<script>SwaggerUIBundle({url: "openapi.json", dom_id: "#swagger-ui"});</script>
 </body></html>"""
 
-REDOC_HTML = f"""<!doctype html>
+REDOC_HTML = """<!doctype html>
 <html><head><meta charset="utf-8"><title>Kadr API</title></head>
 <body><redoc spec-url="openapi.json"></redoc>
-<script src="{_CDN}/redoc@2/bundles/redoc.standalone.js"></script>
+<script src="docs-assets/redoc.standalone.js"></script>
 </body></html>"""
+
+
+def asset(name: str) -> tuple[str, str] | None:
+    """A viewer asset's text and content type, or None for any other name (no path from input)."""
+    from pathlib import Path
+
+    if name not in ASSETS:
+        return None
+    return (Path(__file__).with_name("static") / name).read_text("utf-8"), ASSETS[name]

@@ -181,7 +181,7 @@ def queue_depth(stack: Any, queue: str) -> int:
 
 def drain(stack: Any, timeout: float = 120) -> None:
     """Wait until the views queue is empty and stays empty (the pump has applied every batch)."""
-    from chalicelib.provider import settings
+    from chalicelib.provider import client, settings
 
     deadline = time.monotonic() + timeout
     quiet = 0
@@ -190,7 +190,10 @@ def drain(stack: Any, timeout: float = 120) -> None:
         if quiet >= 3:
             return
         time.sleep(0.5)
-    raise AssertionError("the views queue did not drain")
+    sqs = client("sqs")
+    url = sqs.get_queue_url(QueueName=settings().views_queue)["QueueUrl"]
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+    raise AssertionError(f"the views queue did not drain: {attrs}")
 
 
 def views_of(api: Api, page_id: str) -> dict[str, int]:

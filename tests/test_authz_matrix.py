@@ -58,6 +58,7 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("GET", "/openapi.json"): Row("open"),
     ("GET", "/docs"): Row("open"),
     ("GET", "/redoc"): Row("open"),
+    ("GET", "/docs-assets/{name}"): Row("open"),
     ("GET", "/pages"): Row("open"),
     ("POST", "/pages"): Row("editor", {"title": "Matrix page", "items": [TEXT_ITEM]}),
     ("GET", "/pages/{page_id}"): Row("open"),
@@ -231,6 +232,8 @@ def test_authorization_matrix(api: Api, stack: Any) -> None:
                     params.update(key_params)
                     if body == "RESULT":
                         body = EXAMPLE
+                if "{name}" in path:
+                    params["name"] = "redoc.standalone.js"
                 if "{violation_id}" in path:
                     params["violation_id"] = resources.violation()
                 if body == "VIOLATION":

@@ -108,7 +108,7 @@ def test_transactions_do_not_leave_copies_of_the_table_behind(table: str) -> Non
 
 
 def test_sqs_counts_visibility_and_retention_still_hold(stack) -> None:
-    from chalicelib.clients import client
+    from chalicelib.provider import client
 
     sqs = client("sqs")
     url = sqs.create_queue(QueueName=f"patch-test-{uuid.uuid4().hex[:8]}",

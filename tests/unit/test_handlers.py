@@ -117,3 +117,16 @@ def test_pages_and_files_stamp_time_in_one_format(http, clock: SettableClock) ->
     assert len(expected) == len("2026-11-23T10:00:00.000Z") and expected.endswith("Z")
     assert {page["created_at"], page["updated_at"], file["created_at"], file["updated_at"], file["status_at"]} == {
         expected}
+
+
+def test_the_api_viewers_load_nothing_from_outside(http) -> None:
+    """/docs and /redoc name only relative URLs, and every asset they name is served."""
+    import re
+
+    for page in ("/docs", "/redoc"):
+        html = http.http.get(page).body.decode()
+        assert "http://" not in html and "https://" not in html and "//" not in html.replace("://", "")
+        for name in re.findall(r'(?:src|href)="docs-assets/([^"]+)"', html):
+            asset = http.http.get(f"/docs-assets/{name}")
+            assert asset.status_code == 200 and len(asset.body) > 100_000, name
+    assert http.http.get("/docs-assets/..%2Fapp.py").status_code == 404
