@@ -18,14 +18,16 @@ from typing import Any, Callable
 log = logging.getLogger("kadr.local")
 
 
-_REFER_IN_PATH = re.compile(r"(/download/)([^/?\s]+)")
+# A refer key is 51 base64url characters; anything that long in a request line is treated as one,
+# wherever it stands (/download//KEY, /Download/KEY, ..%2FKEY, a query string).
+_KEY_LIKE = re.compile(r"[A-Za-z0-9_-]{51,}")
 
 
 def redact_path(text: str) -> str:
-    """Replace refer keys in request paths by a fingerprint (as the app's own logs do)."""
+    """Replace refer keys in request lines by a fingerprint (as the app's own logs do)."""
     from chalicelib.refer.keys import fingerprint
 
-    return _REFER_IN_PATH.sub(lambda m: f"{m.group(1)}<key:{fingerprint(m.group(2))}>", text)
+    return _KEY_LIKE.sub(lambda m: f"<key:{fingerprint(m.group(0))}>", text)
 
 
 class Component:

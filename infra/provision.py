@@ -90,7 +90,8 @@ def _bucket(t: Template, clients: Callable[[str], Any], props: dict[str, Any]) -
     if "LifecycleConfiguration" in props:
         rules = [{"ID": r["Id"], "Status": r["Status"], "Filter": {"Prefix": r.get("Prefix", "")},
                   **({"AbortIncompleteMultipartUpload": r["AbortIncompleteMultipartUpload"]}
-                     if "AbortIncompleteMultipartUpload" in r else {})}
+                     if "AbortIncompleteMultipartUpload" in r else {}),
+                  **({"Expiration": {"Days": r["ExpirationInDays"]}} if "ExpirationInDays" in r else {})}
                  for r in props["LifecycleConfiguration"]["Rules"]]
         s3.put_bucket_lifecycle_configuration(Bucket=name, LifecycleConfiguration={"Rules": rules})
     queues = props.get("NotificationConfiguration", {}).get("QueueConfigurations", [])

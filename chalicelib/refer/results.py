@@ -19,11 +19,12 @@ from chalicelib.ids import is_id, new_id
 from chalicelib.observability import count
 from chalicelib.provider import client, now, settings
 from chalicelib.refer.models import ResultRow
-from chalicelib.refer.service import ensure_analyzable, resolve
+from chalicelib.refer.service import ReferGone, ensure_analyzable, resolve
 from chalicelib.status import FileStatus, transition
 from chalicelib.uploads.models import FileRow
 
 UPLOAD_MAX = 100 * 1024 * 1024
+RESULT_GRACE = 3600  # seconds after the download window in which a downloader may still post
 
 
 class ResultConflict(ApiError):
@@ -31,8 +32,14 @@ class ResultConflict(ApiError):
 
 
 def _downloader(key: str, principal: Principal) -> FileRow:
-    """Only an analyzer that downloaded the file with this key may post for it."""
+    """Only an analyzer that downloaded the file with this key may post for it, until an hour
+    after the key's download window closed (an analysis may outlast the window, not a day)."""
     row, parts = resolve(key)
+    if parts.issue < int(row.refer_issue):
+        raise ReferGone("this key was replaced by a new one; results go with the key you downloaded with "
+                        "only while it is current")
+    if row.refer_frozen_at is not None and now() >= row.refer_frozen_at + settings().refer_download_window + RESULT_GRACE:
+        raise ReferGone("this key's download window closed more than an hour ago", code="refer_expired")
     if not (int(row.refer_issue) == parts.issue and row.refer_frozen_window is not None
             and int(row.refer_frozen_window) == parts.window and principal.sub in (row.refer_downloaders or ())):
         raise Forbidden("only an analyzer that downloaded the file with this key may post its result",
@@ -81,14 +88,16 @@ def upload_slot(key: str, principal: Principal) -> dict[str, Any]:
     upload_id = new_id()
     ttl = settings().presign_ttl
     url = client("s3").generate_presigned_url("put_object", ExpiresIn=ttl, HttpMethod="PUT", Params={
-        "Bucket": settings().media_bucket, "Key": _upload_key(row.file_id, upload_id),
+        "Bucket": settings().media_bucket, "Key": _upload_key(row.file_id, principal.sub, upload_id),
         "ContentType": "application/json"})
     return {"upload_id": upload_id, "url": url, "expires_at": iso(now() + ttl), "max_bytes": UPLOAD_MAX,
             "headers": {"Content-Type": "application/json"}}
 
 
-def _upload_key(file_id: str, upload_id: str) -> str:
-    return f"result-uploads/{file_id}/{upload_id}.json"
+def _upload_key(file_id: str, analyzer: str, upload_id: str) -> str:
+    """Under the analyzer's own prefix: another analyzer's upload id names nothing for it."""
+    owner = hashlib.sha256(analyzer.encode()).hexdigest()[:32]
+    return f"result-uploads/{file_id}/{owner}/{upload_id}.json"
 
 
 def store_uploaded(key: str, principal: Principal, upload_id: str) -> dict[str, Any]:
@@ -100,7 +109,7 @@ def store_uploaded(key: str, principal: Principal, upload_id: str) -> dict[str, 
     if not is_id(upload_id):
         raise Unprocessable("no such result upload", code="no_such_upload")
     s3 = client("s3")
-    object_key = _upload_key(row.file_id, upload_id)
+    object_key = _upload_key(row.file_id, principal.sub, upload_id)
     try:
         head = s3.head_object(Bucket=settings().media_bucket, Key=object_key)
     except s3.exceptions.ClientError:

@@ -257,3 +257,57 @@ def test_a_result_for_a_file_in_error_is_a_409(http, aws) -> None:
     transition(FileRow.get(file["id"], consistent_read=True), FileStatus.ERROR)
     response = http.http.post(f"/download/{key}", headers=auth("analyzer", "ai-1"), body=json.dumps(EXAMPLE))
     assert response.status_code == 409 and error_code(response) == "not_analyzable"
+
+
+@pytest.mark.parametrize("line", ["GET /download/{k} HTTP/1.1", "GET /download//{k} HTTP/1.1",
+                                  "GET /Download/{k} HTTP/1.1", "GET /download/..%2F{k} HTTP/1.1",
+                                  "GET /files/{k}?x={k} HTTP/1.1", "POST /download/{k}/result-upload HTTP/1.1"])
+def test_access_lines_never_carry_a_key(line: str) -> None:
+    from infra.emulators import redact_path
+
+    key = keys.mint(SECRET, keys.KeyParts("ab" * 16, 1, 0))
+    redacted = redact_path(line.format(k=key))
+    assert key not in redacted and "<key:" in redacted
+
+
+def test_posting_after_a_reissue_or_long_after_the_window_is_a_410(http, aws, clock: SettableClock) -> None:
+    file = stored_file(http, aws)
+    key = refer(http, file["id"])["key"]
+    download(http, key, sub="ai-late")
+    headers = auth("analyzer", "ai-late")
+    clock.advance(600 + 3599)  # still within an hour of the window's end
+    assert http.http.post(f"/download/{key}", headers=headers, body=json.dumps(EXAMPLE)).status_code == 201
+    other = stored_file(http, aws)
+    key2 = refer(http, other["id"])["key"]
+    download(http, key2, sub="ai-late")
+    clock.advance(600 + 3600)
+    late = http.http.post(f"/download/{key2}", headers=headers, body=json.dumps(EXAMPLE))
+    assert late.status_code == 410 and error_code(late) == "refer_expired"
+    third = stored_file(http, aws)
+    key3 = refer(http, third["id"])["key"]
+    download(http, key3, sub="ai-late")
+    assert http.http.post(f"/files/{third['id']}/refer", headers=auth("uploader")).status_code == 200
+    replaced = http.http.post(f"/download/{key3}", headers=headers, body=json.dumps(EXAMPLE))
+    assert replaced.status_code == 410 and error_code(replaced) == "refer_rotated"
+
+
+def test_a_result_upload_belongs_to_the_analyzer_that_asked_for_it(http, aws) -> None:
+    file = stored_file(http, aws)
+    key = refer(http, file["id"])["key"]
+    for sub in ("ai-a", "ai-b"):
+        download(http, key, sub=sub)
+    slot = json.loads(http.http.post(f"/download/{key}/result-upload", headers=auth("analyzer", "ai-a")).body)
+    aws.client("s3").put_object(Bucket=aws.settings.media_bucket, Key=_slot_key(slot, aws),
+                                Body=json.dumps(EXAMPLE).encode())
+    stolen = http.http.post(f"/download/{key}/result-upload/{slot['upload_id']}", headers=auth("analyzer", "ai-b"))
+    assert stolen.status_code == 422 and error_code(stolen) == "no_such_upload"
+    mine = http.http.post(f"/download/{key}/result-upload/{slot['upload_id']}", headers=auth("analyzer", "ai-a"))
+    assert mine.status_code == 201, mine.body
+
+
+def _slot_key(slot: dict[str, Any], aws) -> str:  # noqa: ANN001
+    """The object key a presigned PUT names (virtual-hosted in unit tests: the path is the key)."""
+    from urllib.parse import unquote, urlparse
+
+    path = unquote(urlparse(slot["url"]).path).lstrip("/")
+    return path.split("/", 1)[1] if path.startswith(aws.settings.media_bucket + "/") else path
