@@ -296,6 +296,8 @@ def write(entries: Iterable[dict[str, Any]], sheet: str = "violations") -> bytes
     for row in ws.iter_rows(min_row=2):
         for cell in row:
             cell.alignment = Alignment(wrap_text=True, vertical="top")
+            if cell.data_type == "f":  # text that begins with "=" is data, never a formula to run
+                cell.data_type = "s"
     ws.freeze_panes = "A2"
     out = io.BytesIO()
     book.save(out)

@@ -390,3 +390,20 @@ def test_make_dev_loads_the_default_workbook_through_the_import(http) -> None:
 
     load_default_data()
     assert [e["id"] for e in catalog(http)] == sorted(e["id"] for e in catalog_build.entries())
+
+
+def test_text_that_looks_like_a_formula_is_exported_as_text_and_loads_back(http) -> None:
+    """Found by review: `=HYPERLINK(...)` in a name became a live formula in the export."""
+    evil = {"id": "evil.formula", "name": '=HYPERLINK("http://evil.example/x","click")', "context": "",
+            "ages": ["18+"], "labelling": None, "factors": ["=1+2"], "basis": "", "lexicons": []}
+    editor = auth("editor")
+    assert http.http.post("/violations", headers=editor, body=json.dumps(evil)).status_code == 201
+    exported = http.http.get("/violations/export", headers={**editor, "Accept": "*/*"})
+    assert exported.status_code == 200
+    sheet = zipfile.ZipFile(io.BytesIO(exported.body)).read("xl/worksheets/sheet1.xml").decode()
+    assert "<f>" not in sheet
+    imported = http.http.post("/violations/import", body=exported.body, headers={
+        **editor, "Content-Type": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"})
+    assert imported.status_code == 200, imported.body
+    again = json.loads(http.http.get("/violations/evil.formula", headers=editor).body)
+    assert again["name"] == evil["name"] and again["factors"] == ["=1+2"]
