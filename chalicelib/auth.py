@@ -20,6 +20,7 @@ from chalicelib.provider import settings
 
 ROLES = ("reader", "uploader", "editor", "analyzer", "admin")
 ISSUER = "kadr"
+MAX_TOKEN_LIFETIME = 7 * 24 * 3600  # a leaked token must not work forever
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,8 @@ def issue_token(sub: str, role: str, ttl_seconds: int = 12 * 3600, secret: str |
 
     if role not in ROLES:
         raise ValueError(f"unknown role {role!r}; roles are {', '.join(ROLES)}")
+    if not 0 < ttl_seconds <= MAX_TOKEN_LIFETIME:
+        raise ValueError(f"a token lives 1 s to {MAX_TOKEN_LIFETIME} s (7 days)")
     key = secret or settings().token_secret
     if not key:
         raise RuntimeError("KADR_TOKEN_SECRET is not set")
@@ -49,11 +52,13 @@ def _verify(token: str) -> Principal:
         raise Unauthorized("token verification is not configured")
     try:
         claims = jwt.decode(token, key, algorithms=["HS256"], issuer=ISSUER,
-                            options={"require": ["sub", "role", "exp"]})
+                            options={"require": ["sub", "role", "exp", "iat"]})
     except jwt.ExpiredSignatureError:
         raise Unauthorized("token expired") from None
     except jwt.PyJWTError:
         raise Unauthorized("invalid token") from None
+    if not isinstance(claims["iat"], (int, float)) or claims["exp"] - claims["iat"] > MAX_TOKEN_LIFETIME:
+        raise Unauthorized("token lifetime over 7 days")
     return _principal(claims)
 
 
@@ -121,8 +126,10 @@ def main(argv: list[str] | None = None) -> int:
                "working directory (`make dev` creates .kadr/secret).")
     parser.add_argument("--role", choices=ROLES, required=True)
     parser.add_argument("--sub", default=None, help="subject (user id); default local-<role>")
-    parser.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds")
+    parser.add_argument("--ttl", type=int, default=12 * 3600, help="lifetime in seconds (at most 7 days)")
     args = parser.parse_args(argv)
+    if not 0 < args.ttl <= MAX_TOKEN_LIFETIME:
+        parser.error(f"--ttl must be 1 to {MAX_TOKEN_LIFETIME} seconds (7 days)")
     secret = local_secret()
     if not secret:
         where = Path(os.environ["KADR_STATE_DIR"]) / "secret" if os.environ.get("KADR_STATE_DIR") else ".kadr/secret"

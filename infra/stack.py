@@ -41,10 +41,17 @@ class StackConfig:
     @classmethod
     def from_env(cls) -> "StackConfig":
         return cls(host=os.environ.get("KADR_HOST", "127.0.0.1"),
-                   api_port=int(os.environ.get("KADR_API_PORT", 8000)),
-                   moto_port=int(os.environ.get("KADR_MOTO_PORT", 4566)),
-                   pump_workers=int(os.environ.get("KADR_PUMP_WORKERS", 2)),
+                   api_port=_env_int("KADR_API_PORT", 8000, 1, 65535),
+                   moto_port=_env_int("KADR_MOTO_PORT", 4566, 1, 65535),
+                   pump_workers=_env_int("KADR_PUMP_WORKERS", 2, 1, 64),
                    state_dir=Path(os.environ.get("KADR_STATE_DIR", ROOT / ".kadr")))
+
+
+def _env_int(name: str, default: int, low: int, high: int) -> int:
+    raw = os.environ.get(name, str(default))
+    if not (raw.strip().isascii() and raw.strip().isdigit() and low <= int(raw) <= high):
+        raise SystemExit(f"kadr: {name}={raw!r} is not a number from {low} to {high}")
+    return int(raw)
 
 
 def free_port(host: str = "127.0.0.1") -> int:

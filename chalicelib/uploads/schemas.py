@@ -33,6 +33,10 @@ def _part_key(value: object) -> object:
 PartKey = Annotated[int, BeforeValidator(_part_key), Field(ge=1, le=10000)]
 
 
+# Direction controls can show "txt.exe" as "exe.txt" to whoever downloads the file.
+_BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -52,8 +56,8 @@ class FileCreate(Strict):
     def _plain_name(cls, value: str) -> str:
         """Keep the base name only; it is metadata, never part of an object key."""
         name = value.replace("\\", "/").rsplit("/", 1)[-1].strip()
-        if not name or name in (".", "..") or any(unicodedata.category(c) == "Cc" for c in name):
-            raise ValueError("a file name without control characters or path")
+        if not name or name in (".", "..") or any(unicodedata.category(c) == "Cc" or c in _BIDI for c in name):
+            raise ValueError("a file name without control characters, direction overrides or path")
         return name
 
     @field_validator("content_type")

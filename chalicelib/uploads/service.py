@@ -68,7 +68,7 @@ def _create(owner: str, body: dict[str, Any]) -> dict[str, Any]:
     upload = client("s3").create_multipart_upload(
         Bucket=cfg.media_bucket, Key=key, ContentType=body["content_type"],
         ContentDisposition=content_disposition(body["filename"]),
-        Metadata={"file-id": file_id, "owner": owner}, **checksum)
+        Metadata={"file-id": file_id}, **checksum)  # no owner: analyzers download it
     started = now()
     stamp = iso(started)
     row = FileRow(file_id, owner=owner, filename=body["filename"], size=body["size"],

@@ -130,3 +130,24 @@ def test_the_api_viewers_load_nothing_from_outside(http) -> None:
             asset = http.http.get(f"/docs-assets/{name}")
             assert asset.status_code == 200 and len(asset.body) > 100_000, name
     assert http.http.get("/docs-assets/..%2Fapp.py").status_code == 404
+
+
+def test_tokens_that_would_live_over_7_days_are_refused(http) -> None:
+    """Found by review: a correctly signed token with exp=10**30 was accepted."""
+    import time
+
+    import jwt
+
+    from tests.unit.conftest import TEST_SECRET
+
+    now = int(time.time())
+    for claims in ({"exp": 10**30, "iat": now}, {"exp": now + 8 * 86400, "iat": now}, {"exp": now + 60}):
+        token = jwt.encode({"sub": "x", "role": "editor", "iss": "kadr", **claims}, TEST_SECRET, algorithm="HS256")
+        response = http.http.get("/violations", headers={"Authorization": f"Bearer {token}"})
+        assert response.status_code == 401, claims
+
+
+def test_file_names_with_direction_overrides_are_refused(http) -> None:
+    response = http.http.post("/files", headers=auth("uploader"), body=json.dumps({
+        "filename": "\u202etxt.exe", "size": 10, "content_type": "text/plain", "kind": "screenplay"}))
+    assert response.status_code == 422
