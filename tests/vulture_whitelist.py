@@ -31,3 +31,5 @@ gateway_errors.JsonErrors.do_GET  # http.server dispatches do_<METHOD>; the othe
 _.do_PUT, _.do_POST, _.do_HEAD, _.do_DELETE, _.do_PATCH, _.do_OPTIONS
 _._send_error_response  # chalice.local's handler calls it
 explain  # http.server's send_error signature
+_.all_items  # moto's Table.query calls it on the partition view the patch hands it
+_.visible, _.delayed  # moto's SQS reads these properties of its Message
