@@ -99,11 +99,14 @@ def test_racing_downloads_and_reissues_never_leave_two_valid_keys(api: Api) -> N
         for key in list(seen):
             requests.get(f"{api.base}/download/{key}", headers=analyzer(f"r-{n}"), allow_redirects=False, timeout=60)
 
+    # Four waves of 20 racers: in each wave the re-issues race one another (one wins, the rest
+    # get 409) and the downloads race them; every wave starts from the state the last one left.
     with ThreadPoolExecutor(max_workers=20) as pool:
-        list(pool.map(lambda n: reissue(n) if n % 2 else download(n), range(20)))
+        for wave in range(4):
+            list(pool.map(lambda n: reissue(n) if n % 2 else download(n), range(wave * 20, wave * 20 + 20)))
     valid = [key for key in seen if requests.get(f"{api.base}/download/{key}", headers=analyzer("checker"),
                                                  allow_redirects=False, timeout=60).status_code in (302, 429)]
-    assert len(valid) == 1 and len(seen) > 2
+    assert len(seen) >= 5 and len(valid) == 1
 
 
 def test_a_key_of_a_deleted_file_is_a_404(api: Api) -> None:
