@@ -16,10 +16,9 @@ import resource
 import statistics
 import time
 import tracemalloc
-from dataclasses import dataclass
-
 from chalicelib.analysis import load_lexicons, match
 from chalicelib.analysis import morphology
+from chalicelib.reading.model import Document, Line, Scene
 
 NAMES = ["ИВАН", "МАРИЯ", "ПЁТР", "ОЛЬГА", "СЕРГЕЙ", "АННА", "ДЕД", "СЛЕДОВАТЕЛЬ"]
 PLACES = ["КУХНЯ", "ПОДЪЕЗД", "ДВОР", "ОТДЕЛ ПОЛИЦИИ", "ДАЧА", "МАШИНА", "БАР", "ШКОЛА", "ЛЕС", "КВАРТИРА"]
@@ -60,32 +59,16 @@ def screenplay(kb: int, seed: int = 7) -> list[tuple[str, str, str | None]]:
     return lines
 
 
-@dataclass(frozen=True)
-class Line:
-    number: int
-    text: str
-    kind: str
-    speaker: str | None
-
-
-@dataclass(frozen=True)
-class Scene:
-    index: int
-    lines: tuple[Line, ...]
-
-
-@dataclass(frozen=True)
-class Document:
-    scenes: tuple[Scene, ...]
-
-
 def document(lines: list[tuple[str, str, str | None]]) -> Document:
     scenes: list[list[Line]] = []
     for number, (text, kind, speaker) in enumerate(lines, 1):
         if kind == "heading":
             scenes.append([])
         scenes[-1].append(Line(number, text, kind, speaker))
-    return Document(tuple(Scene(i, tuple(s)) for i, s in enumerate(scenes)))
+    numbered = [tuple(s) for s in scenes]
+    return Document(text="\n".join(text for text, _, _ in lines), source_format="txt", encoding="utf-8",
+                    scenes=tuple(Scene(i, str(i), s[0].text, s[0].number, s[-1].number, s)
+                                 for i, s in enumerate(numbered, 1)))
 
 
 def naive(text: str) -> tuple[int, float]:

@@ -19,14 +19,8 @@ PartDone.parts_total  # public: on_part_done callbacks read it
 UploadState.version  # written by asdict() into every state file, checked by StateStore.load
 UploadState.upload_id  # kept in the state file (asdict) for a person looking at a stuck upload
 _.font, _.alignment, _.freeze_panes  # openpyxl cell and sheet styles, read when a workbook is saved
-# The analyzer's Hit is read by the rating (section 2); the tests' reader dataclasses mirror the reader's interface.
+# The analyzer's Hit is read by the rating (section 2).
 _.scene_index
-_.label
-_.heading
-_.start_line
-_.end_line
-_.source_format
-_.encoding
 gateway_errors.JsonErrors.do_GET  # http.server dispatches do_<METHOD>; the others are the same function
 _.do_PUT, _.do_POST, _.do_HEAD, _.do_DELETE, _.do_PATCH, _.do_OPTIONS
 _._send_error_response  # chalice.local's handler calls it

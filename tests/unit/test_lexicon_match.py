@@ -2,39 +2,12 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
-
 import pytest
 
 from chalicelib.analysis import Hit, load_lexicons, match
 from chalicelib.analysis.matching import match_lines
+from chalicelib.reading.model import Document, Line, Scene
 from infra.stack import ROOT
-
-
-@dataclass(frozen=True)
-class Line:
-    number: int
-    text: str
-    kind: str
-    speaker: str | None
-
-
-@dataclass(frozen=True)
-class Scene:
-    index: int
-    label: str
-    heading: str
-    start_line: int
-    end_line: int
-    lines: tuple[Line, ...]
-
-
-@dataclass(frozen=True)
-class Document:
-    text: str
-    scenes: tuple[Scene, ...]
-    source_format: str
-    encoding: str | None
 
 
 def found(text: str) -> set[tuple[str, str, bool]]:
