@@ -204,13 +204,8 @@ def views_of(api: Api, page_id: str) -> dict[str, int]:
     return {row.item_id: int(row.views) for row in items}
 
 
-def upload_file(api: Api, data: bytes, *, kind: str = "screenplay", content_type: str = "text/plain",
-                filename: str = "text.txt", wait: bool = True) -> dict[str, Any]:
-    """Upload ``data`` as the uploader, through presigned part URLs; wait until it is stored."""
-    response = api.post("/files", role="uploader", json={"filename": filename, "size": len(data),
-                                                         "content_type": content_type, "kind": kind})
-    assert response.status_code == 201, response.text
-    file = response.json()
+def upload_parts(api: Api, file: dict[str, Any], data: bytes) -> list[dict[str, Any]]:
+    """PUT every part of ``data`` to its presigned URL, as the file's upload plan cuts it."""
     plan = file["upload"]
     numbers = list(range(1, plan["part_count"] + 1))
     signed = api.post(f"/files/{file['id']}/parts", role="uploader", json={"part_numbers": numbers}).json()["parts"]
@@ -221,14 +216,29 @@ def upload_file(api: Api, data: bytes, *, kind: str = "screenplay", content_type
                            timeout=60)
         assert put.status_code == 200, put.text
         parts.append({"part_number": part["part_number"], "etag": put.headers["ETag"]})
-    done = api.post(f"/files/{file['id']}/complete", role="uploader", json={"parts": parts})
-    assert done.status_code == 200, done.text
-    deadline = time.monotonic() + 30
-    while wait and time.monotonic() < deadline:
-        file = api.get(f"/files/{file['id']}", role="uploader").json()
+    return parts
+
+
+def wait_until_stored(api: Api, file_id: str, timeout: float = 30) -> dict[str, Any]:
+    """The file once S3's event has moved it out of ``pending`` (to processing or error)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        file = api.get(f"/files/{file_id}", role="uploader").json()
         if file["status"] != "pending":
-            assert file["status"] == "processing", file
             return file
         time.sleep(0.2)
-    assert not wait, "the file stayed pending"
+    raise AssertionError("the file stayed pending")
+
+
+def upload_file(api: Api, data: bytes, *, kind: str = "screenplay", content_type: str = "text/plain",
+                filename: str = "text.txt", **extra: Any) -> dict[str, Any]:
+    """Upload ``data`` as the uploader, through presigned part URLs; wait until it is stored."""
+    response = api.post("/files", role="uploader", json={"filename": filename, "size": len(data),
+                                                         "content_type": content_type, "kind": kind, **extra})
+    assert response.status_code == 201, response.text
+    file = response.json()
+    done = api.post(f"/files/{file['id']}/complete", role="uploader", json={"parts": upload_parts(api, file, data)})
+    assert done.status_code == 200, done.text
+    file = wait_until_stored(api, file["id"])
+    assert file["status"] == "processing", file
     return file

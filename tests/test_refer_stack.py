@@ -12,29 +12,14 @@ import requests
 from chalicelib.auth import issue_token
 from chalicelib.provider import client, settings
 from chalicelib.refer.schemas import EXAMPLE
-from tests.helpers import Api, assert_error
+from tests.helpers import Api, assert_error, upload_file
 
 BODY = "ИНТ. КУХНЯ — НОЧЬ\nНа столе нож.\n".encode() * 50
 
 
 def stored(api: Api, body: bytes = BODY, audience: str = "16+") -> dict[str, Any]:
     """A file uploaded through the API and announced by S3 (via the SQS pump): processing."""
-    file = api.post("/files", role="uploader", json={"filename": "пьеса.txt", "size": len(body),
-                                                     "content_type": "text/plain", "kind": "screenplay",
-                                                     "target_audience": audience}).json()
-    part = api.post(f"/files/{file['id']}/parts", role="uploader", json={"part_numbers": [1]}).json()["parts"][0]
-    etag = requests.put(part["url"], data=body, timeout=30).headers["ETag"]
-    done = api.post(f"/files/{file['id']}/complete", role="uploader",
-                    json={"parts": [{"part_number": 1, "etag": etag}]})
-    assert done.status_code == 200, done.text
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        current = api.get(f"/files/{file['id']}", role="uploader").json()
-        if current["status"] != "pending":
-            assert current["status"] == "processing", current
-            return current
-        time.sleep(0.2)
-    raise AssertionError("the file stayed pending")
+    return upload_file(api, body, filename="пьеса.txt", target_audience=audience)
 
 
 def analyzer(sub: str) -> dict[str, str]:

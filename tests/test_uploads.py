@@ -17,7 +17,7 @@ from chalicelib.uploads import events
 from chalicelib.uploads.models import FileRow
 from chalicelib.uploads.service import content_disposition
 from infra.emulators import LambdaContext
-from tests.helpers import Api, assert_error
+from tests.helpers import Api, assert_error, upload_parts, wait_until_stored
 
 MIB = 1024 * 1024
 
@@ -31,29 +31,6 @@ def _create(api: Api, size: int, role: str = "uploader", **extra: Any) -> dict[s
     response = api.post("/files", role=role, json=_body(size, **extra))
     assert response.status_code == 201, response.text
     return response.json()
-
-
-def _upload_parts(api: Api, file: dict[str, Any], data: bytes) -> list[dict[str, Any]]:
-    plan = file["upload"]
-    numbers = list(range(1, plan["part_count"] + 1))
-    signed = api.post(f"/files/{file['id']}/parts", role="uploader", json={"part_numbers": numbers}).json()["parts"]
-    parts = []
-    for part in signed:
-        start = (part["part_number"] - 1) * plan["part_size"]
-        put = requests.put(part["url"], data=data[start:start + plan["part_size"]], headers=part["headers"], timeout=60)
-        assert put.status_code == 200, put.text
-        parts.append({"part_number": part["part_number"], "etag": put.headers["ETag"]})
-    return parts
-
-
-def _wait_status(api: Api, file_id: str, timeout: float = 30) -> dict[str, Any]:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        file = api.get(f"/files/{file_id}", role="uploader").json()
-        if file["status"] != "pending":
-            return file
-        time.sleep(0.2)
-    raise AssertionError("the file stayed pending")
 
 
 def _open_uploads(key: str) -> list[dict[str, Any]]:
@@ -139,12 +116,12 @@ def test_presigned_urls_are_sigv4_scoped_short_lived_and_checksum_free(api: Api)
 def test_full_upload_moves_to_processing_once(api: Api, stack) -> None:
     data = os.urandom(12 * MIB)
     file = _create(api, len(data), sha256=hashlib.sha256(data).hexdigest())
-    parts = _upload_parts(api, file, data)
+    parts = upload_parts(api, file, data)
     stored = api.get(f"/files/{file['id']}/parts", role="uploader").json()["parts"]
     assert [(p["part_number"], p["size"]) for p in stored] == [(1, 5 * MIB), (2, 5 * MIB), (3, 2 * MIB)]
     done = api.post(f"/files/{file['id']}/complete", role="uploader", json={"parts": list(reversed(parts))})
     assert done.status_code == 200 and "upload" not in done.json()
-    assert _wait_status(api, file["id"])["status"] == "processing"
+    assert wait_until_stored(api, file["id"])["status"] == "processing"
     body = client("s3").get_object(Bucket=settings().media_bucket, Key=f"uploads/{file['id']}")["Body"].read()
     assert hashlib.sha256(body).hexdigest() == file["sha256"]
     again = api.post(f"/files/{file['id']}/complete", role="uploader", json={"parts": parts})
@@ -159,9 +136,9 @@ def test_full_upload_moves_to_processing_once(api: Api, stack) -> None:
 def test_duplicate_s3_events_change_nothing_twice(api: Api, stack) -> None:
     data = os.urandom(6 * MIB)
     file = _create(api, len(data))
-    parts = _upload_parts(api, file, data)
+    parts = upload_parts(api, file, data)
     api.post(f"/files/{file['id']}/complete", role="uploader", json={"parts": parts})
-    first = _wait_status(api, file["id"])
+    first = wait_until_stored(api, file["id"])
     key = f"uploads%2F{file['id']}"  # keys arrive URL-encoded
     event = {"Records": [{"messageId": "m1", "receiptHandle": "r", "attributes": {}, "messageAttributes": {},
                           "md5OfBody": "", "eventSource": "aws:sqs", "eventSourceARN": "arn", "awsRegion": "us-east-1",
@@ -189,8 +166,8 @@ def test_a_wrong_sha256_ends_in_error_and_keeps_no_object(api: Api) -> None:
     data = os.urandom(6 * MIB)
     wrong_hash = _create(api, len(data), sha256="0" * 64)
     api.post(f"/files/{wrong_hash['id']}/complete", role="uploader",
-             json={"parts": _upload_parts(api, wrong_hash, data)})
-    failed = _wait_status(api, wrong_hash["id"])
+             json={"parts": upload_parts(api, wrong_hash, data)})
+    failed = wait_until_stored(api, wrong_hash["id"])
     assert failed["status"] == "error" and "sha256" in failed["error"]
     assert not _object_exists(wrong_hash["id"])
 
@@ -199,7 +176,7 @@ def test_parts_that_do_not_add_up_to_the_declared_size_are_refused_before_comple
     declared = 6 * MIB
     for data in (os.urandom(declared - 100), os.urandom(declared + 3 * MIB)):  # short, and a part URL overfilled
         file = _create(api, declared)
-        parts = _upload_parts(api, file, data)
+        parts = upload_parts(api, file, data)
         error = assert_error(api.post(f"/files/{file['id']}/complete", role="uploader", json={"parts": parts}),
                              422, "size_mismatch")
         assert error["details"]["declared"] == declared and error["details"]["uploaded"] == len(data)
@@ -215,7 +192,7 @@ def test_an_object_whose_size_differs_from_the_declaration_is_deleted(api: Api) 
     the event handler sends the file to error and deletes the object."""
     file = _create(api, 1000)
     client("s3").put_object(Bucket=settings().media_bucket, Key=f"uploads/{file['id']}", Body=b"x" * 3000)
-    failed = _wait_status(api, file["id"])
+    failed = wait_until_stored(api, file["id"])
     assert failed["status"] == "error" and "size" in failed["error"]
     assert not _object_exists(file["id"])
 
@@ -223,7 +200,7 @@ def test_an_object_whose_size_differs_from_the_declaration_is_deleted(api: Api) 
 def test_complete_checks_parts(api: Api) -> None:
     data = os.urandom(12 * MIB)
     file = _create(api, len(data))
-    parts = _upload_parts(api, file, data)
+    parts = upload_parts(api, file, data)
     missing = assert_error(api.post(f"/files/{file['id']}/complete", role="uploader", json={"parts": parts[:2]}),
                            422, "incomplete_parts")
     assert missing["details"]["missing"] == [3]
@@ -236,7 +213,7 @@ def test_complete_checks_parts(api: Api) -> None:
 def test_abort_leaves_no_multipart_upload_and_is_safe_to_repeat(api: Api) -> None:
     data = os.urandom(6 * MIB)
     file = _create(api, len(data))
-    _upload_parts(api, file, data)
+    upload_parts(api, file, data)
     first = api.delete(f"/files/{file['id']}/upload", role="uploader")
     assert first.status_code == 200 and first.json()["status"] == "error" and first.json()["error"] == "upload aborted"
     assert _open_uploads(f"uploads/{file['id']}") == []
@@ -330,7 +307,7 @@ def test_part_checksums_are_signed_and_required_when_asked_for(api: Api) -> None
     sha = hashlib.sha256(data).hexdigest()
     done = api.post(f"/files/{file['id']}/complete", role="uploader", json={"parts": parts, "sha256": sha})
     assert done.status_code == 200 and done.json()["sha256"] == sha
-    assert _wait_status(api, file["id"])["status"] == "processing"
+    assert wait_until_stored(api, file["id"])["status"] == "processing"
 
 
 def test_checksums_for_an_upload_without_part_checksum_are_refused(api: Api) -> None:
@@ -344,11 +321,11 @@ def test_checksums_for_an_upload_without_part_checksum_are_refused(api: Api) -> 
 def test_sha256_declared_at_complete_is_verified(api: Api) -> None:
     data = os.urandom(6 * MIB)
     file = _create(api, len(data))
-    parts = _upload_parts(api, file, data)
+    parts = upload_parts(api, file, data)
     api.post(f"/files/{file['id']}/complete", role="uploader", json={"parts": parts, "sha256": "1" * 64})
-    failed = _wait_status(api, file["id"])
+    failed = wait_until_stored(api, file["id"])
     assert failed["status"] == "error" and "sha256" in failed["error"]
     declared = _create(api, len(data), sha256=hashlib.sha256(data).hexdigest())
-    parts = _upload_parts(api, declared, data)
+    parts = upload_parts(api, declared, data)
     assert_error(api.post(f"/files/{declared['id']}/complete", role="uploader",
                           json={"parts": parts, "sha256": "2" * 64}), 422, "sha256_mismatch")
