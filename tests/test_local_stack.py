@@ -21,19 +21,30 @@ def _bound(port: int) -> bool:
         return sock.connect_ex(("127.0.0.1", port)) == 0
 
 
-def test_stack_process_serves_defaults_and_stops_on_sigterm(tmp_path: Path) -> None:
+def _start_stack(tmp_path: Path) -> tuple[subprocess.Popen, int, int]:
+    """``python -m infra.stack`` (what `make dev` runs) on free ports, state in ``tmp_path``."""
     api_port, moto_port = free_port(), free_port()
     env = {**os.environ, "KADR_API_PORT": str(api_port), "KADR_MOTO_PORT": str(moto_port),
            "KADR_STATE_DIR": str(tmp_path)}
     proc = subprocess.Popen([sys.executable, "-m", "infra.stack"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return proc, api_port, moto_port
+
+
+def _local_json(proc: subprocess.Popen, tmp_path: Path) -> dict:
+    """The stack's .kadr/local.json, once it has written it (it does so when ready)."""
+    state = tmp_path / "local.json"
+    deadline = time.monotonic() + 90
+    while not state.exists() and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert state.exists(), proc.stdout.read() if proc.poll() is not None else "no local.json in time"
+    return json.loads(state.read_text())
+
+
+def test_stack_process_serves_defaults_and_stops_on_sigterm(tmp_path: Path) -> None:
+    proc, api_port, moto_port = _start_stack(tmp_path)
     try:
-        state = tmp_path / "local.json"
-        deadline = time.monotonic() + 90
-        while not state.exists() and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert state.exists(), proc.stdout.read() if proc.poll() is not None else "no local.json in time"
-        local = json.loads(state.read_text())
+        local = _local_json(proc, tmp_path)
         assert local["api"] == f"http://127.0.0.1:{api_port}"
         assert set(local["tokens"]) == {"reader", "uploader", "editor", "analyzer", "admin"}
 
@@ -56,20 +67,11 @@ def test_stack_process_serves_defaults_and_stops_on_sigterm(tmp_path: Path) -> N
 
 
 def test_sigterm_under_load_stops_everything_within_5_s(tmp_path: Path) -> None:
-    api_port, moto_port = free_port(), free_port()
-    env = {**os.environ, "KADR_API_PORT": str(api_port), "KADR_MOTO_PORT": str(moto_port),
-           "KADR_STATE_DIR": str(tmp_path)}
-    proc = subprocess.Popen([sys.executable, "-m", "infra.stack"], cwd=ROOT, env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    proc, api_port, moto_port = _start_stack(tmp_path)
     stop = threading.Event()
     served = [0]
     try:
-        state = tmp_path / "local.json"
-        deadline = time.monotonic() + 90
-        while not state.exists() and proc.poll() is None and time.monotonic() < deadline:
-            time.sleep(0.2)
-        assert state.exists(), "no local.json in time"
-        local = json.loads(state.read_text())
+        local = _local_json(proc, tmp_path)
         editor = {"Authorization": f"Bearer {local['tokens']['editor']}"}
         page = requests.post(f"{local['api']}/pages", headers=editor, timeout=30, json={"title": "Load", "items": [
             {"type": "text", "title": f"T{i}", "body": "x" * 200} for i in range(3)]}).json()
