@@ -242,3 +242,15 @@ def upload_file(api: Api, data: bytes, *, kind: str = "screenplay", content_type
     file = wait_until_stored(api, file["id"])
     assert file["status"] == "processing", file
     return file
+
+
+def zip_archive(entries: dict[str, bytes]) -> bytes:
+    """A deflated zip of ``entries`` (name -> content): hand-made docx and xlsx files, zip bombs."""
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, content in entries.items():
+            archive.writestr(name, content)
+    return buffer.getvalue()

@@ -14,6 +14,7 @@ from chalicelib.catalog import excel
 from chalicelib.catalog.models import ViolationRow
 from chalicelib.catalog.rules import XLSX
 from infra.stack import DEFAULT_CATALOG, ROOT
+from tests.helpers import zip_archive
 from tests.unit.conftest import auth
 
 CLIENT_WORKBOOK = ROOT.parent / "shared" / "data" / "classification_events.xlsx"
@@ -67,14 +68,6 @@ def workbook(rows: list[list[Any]], title: str = "Sheet") -> bytes:
         sheet.append(row)
     out = io.BytesIO()
     book.save(out)
-    return out.getvalue()
-
-
-def zipped(entries: dict[str, bytes]) -> bytes:
-    out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, content in entries.items():
-            archive.writestr(name, content)
     return out.getvalue()
 
 
@@ -291,23 +284,23 @@ def laughs() -> bytes:
     with zipfile.ZipFile(io.BytesIO(client_bytes())) as source:
         parts = {i.filename: source.read(i) for i in source.infolist()}
     parts["xl/sharedStrings.xml"] = xml.encode()
-    return zipped(parts)
+    return zip_archive(parts)
 
 
 def broken_sheet() -> bytes:
     with zipfile.ZipFile(io.BytesIO(client_bytes())) as source:
         parts = {i.filename: source.read(i) for i in source.infolist()}
     parts["xl/worksheets/sheet1.xml"] = parts["xl/worksheets/sheet1.xml"][:3000]
-    return zipped(parts)
+    return zip_archive(parts)
 
 
 @pytest.mark.parametrize("name, body, status, code", [
     ("empty", lambda: b"", 400, "invalid_workbook"),
     ("not a zip", lambda: b"id,violations,age\n1,x,18+\n", 400, "invalid_workbook"),
-    ("a zip, not a workbook", lambda: zipped({"a.txt": b"hello"}), 400, "invalid_workbook"),
+    ("a zip, not a workbook", lambda: zip_archive({"a.txt": b"hello"}), 400, "invalid_workbook"),
     ("too large", lambda: b"PK" + b"\0" * (excel.MAX_BYTES + 1), 413, "workbook_too_large"),
     ("zip bomb", zip_bomb, 413, "workbook_too_large"),
-    ("too many parts", lambda: zipped({f"p{i}": b"" for i in range(excel.MAX_ENTRIES + 1)}), 413,
+    ("too many parts", lambda: zip_archive({f"p{i}": b"" for i in range(excel.MAX_ENTRIES + 1)}), 413,
      "workbook_too_large"),
     ("billion laughs", laughs, 400, "invalid_workbook"),
     ("truncated sheet XML", broken_sheet, 400, "invalid_workbook"),

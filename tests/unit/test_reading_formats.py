@@ -12,6 +12,7 @@ import zipfile
 import pytest
 
 from chalicelib.reading import Document, UnreadableDocument, read
+from tests.helpers import zip_archive
 from tests.unit.test_reading import consistent, speech
 
 
@@ -173,26 +174,18 @@ def test_a_docx_with_screenplay_styles_is_read_by_style() -> None:
         ("parenthetical", "Мама"), ("dialogue", "Мама"), ("transition", None)]
 
 
-def zip_of(entries: dict[str, bytes]) -> bytes:
-    buffer = io.BytesIO()
-    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        for name, body in entries.items():
-            archive.writestr(name, body)
-    return buffer.getvalue()
-
-
 def test_a_zip_bomb_docx_is_refused_before_parsing() -> None:
-    bomb = zip_of({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"\x00" * (200 * 1024 * 1024)})
+    bomb = zip_archive({"[Content_Types].xml": b"<Types/>", "word/document.xml": b"\x00" * (200 * 1024 * 1024)})
     assert len(bomb) < 1024 * 1024
     with pytest.raises(UnreadableDocument, match="unpacks to more than"):
         read(bomb, "bomb.docx")
-    many = zip_of({f"f{i}.xml": b"" for i in range(2001)})
+    many = zip_archive({f"f{i}.xml": b"" for i in range(2001)})
     with pytest.raises(UnreadableDocument, match="parts"):
         read(many, "many.docx")
 
 
 def test_broken_docx_files_are_unreadable() -> None:
-    for data, reason in ((b"PK\x03\x04 not really", "zip"), (zip_of({"hello.txt": b"hi"}), "could not be read"),
+    for data, reason in ((b"PK\x03\x04 not really", "zip"), (zip_archive({"hello.txt": b"hi"}), "could not be read"),
                          (b"\xd0\xcf\x11\xe0" + b"\x00" * 600, ".doc")):
         with pytest.raises(UnreadableDocument, match=reason):
             read(data, "x.docx")
@@ -209,9 +202,9 @@ def test_a_docx_with_entities_is_not_expanded() -> None:
     start = body.index("<w:document")
     entries["word/document.xml"] = (body[:start] + laughs + body[start:]).replace("Текст.", "&f;").encode()
     with pytest.raises(UnreadableDocument, match="could not be read"):
-        read(zip_of(entries), "laughs.docx")        # libxml2 stops at its amplification limit
+        read(zip_archive(entries), "laughs.docx")        # libxml2 stops at its amplification limit
     entries["word/document.xml"] = entries["word/document.xml"].replace(b"&f;", b"&b;")
-    doc = read(zip_of(entries), "laughs.docx")      # a small one: python-docx's parser resolves no entity
+    doc = read(zip_archive(entries), "laughs.docx")      # a small one: python-docx's parser resolves no entity
     assert doc.text == "ИНТ. КУХНЯ — НОЧЬ" and "lol" not in doc.text
 
 
