@@ -123,7 +123,9 @@ def document(app: Chalice, base_url: str) -> dict[str, Any]:
 
 # The viewers' assets ship with the app (chalicelib/static, from npm: swagger-ui-dist 5.17.14,
 # redoc 2.1.5, licenses beside them): nothing the app serves loads from a CDN. The pages name
-# them relatively, so they resolve under API Gateway's stage path too.
+# them relatively, so they resolve under API Gateway's stage path too. Two outside fetches are
+# switched off: Swagger UI's validator badge (validatorUrl: null) and ReDoc's sidebar logo, whose
+# cdn.redoc.ly URL in redoc.standalone.js is replaced by an empty inline SVG (the one local edit).
 ASSETS = {
     "swagger-ui.css": "text/css; charset=utf-8",
     "swagger-ui-bundle.js": "text/javascript; charset=utf-8",
@@ -135,7 +137,7 @@ SWAGGER_HTML = """<!doctype html>
 <link rel="stylesheet" href="docs-assets/swagger-ui.css"></head>
 <body><div id="swagger-ui"></div>
 <script src="docs-assets/swagger-ui-bundle.js"></script>
-<script>SwaggerUIBundle({url: "openapi.json", dom_id: "#swagger-ui"});</script>
+<script>SwaggerUIBundle({url: "openapi.json", dom_id: "#swagger-ui", validatorUrl: null});</script>
 </body></html>"""
 
 REDOC_HTML = """<!doctype html>

@@ -151,3 +151,12 @@ def test_file_names_with_direction_overrides_are_refused(http) -> None:
     response = http.http.post("/files", headers=auth("uploader"), body=json.dumps({
         "filename": "\u202etxt.exe", "size": 10, "content_type": "text/plain", "kind": "screenplay"}))
     assert response.status_code == 422
+
+
+def test_no_shipped_viewer_asset_fetches_from_a_cdn() -> None:
+    from chalicelib.openapi import ASSETS, SWAGGER_HTML, asset
+
+    for name in ASSETS:
+        text, _ = asset(name)
+        assert "cdn." not in text and "unpkg.com" not in text, name
+    assert "validatorUrl: null" in SWAGGER_HTML  # else Swagger UI asks validator.swagger.io
