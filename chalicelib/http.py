@@ -10,8 +10,9 @@ import functools
 import importlib
 import json
 import time
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from chalice import Chalice, Response
 from chalice.app import Request
@@ -29,8 +30,8 @@ from chalicelib.errors import (
 )
 from chalicelib.ids import new_id
 from chalicelib.observability import logger
-from chalicelib.payload import event_body_cost
 from chalicelib.pages.cache import Detail
+from chalicelib.payload import event_body_cost
 from chalicelib.provider import settings
 
 JSON = ["application/json"]
@@ -177,6 +178,12 @@ def no_content() -> Response:
 
 def _to_response(result: Any, status: int) -> Response:
     return result if isinstance(result, Response) else json_response(result, status)
+
+
+EDITOR = ("editor",)
+UPLOADER = ("uploader",)
+ANALYZER = ("analyzer",)
+ANY_ROLE = ("reader", "uploader", "editor", "analyzer")  # admin passes every check
 
 
 class Api:
