@@ -1,0 +1,69 @@
+"""What a rating is made of. Severities and ages live here and nowhere else in the rating."""
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+SEVERITIES = ("none", "mild", "moderate", "severe")
+AGES = ("0+", "6+", "12+", "16+", "18+")
+NO_AGE = "0+"
+
+
+@dataclass(frozen=True, slots=True)
+class Category:
+    """A catalog entry as the rating reads it."""
+
+    id: str
+    name: str
+    ages: tuple[str, ...]
+    labelling: str | None = None
+    basis: str | None = None
+    lexicons: tuple[str, ...] = ()
+    factors: tuple[str, ...] = ()
+
+    @classmethod
+    def from_entry(cls, entry: Mapping[str, Any]) -> Category:
+        return cls(id=entry["id"], name=entry["name"], ages=tuple(entry.get("ages") or ()),
+                   labelling=entry.get("labelling"), basis=entry.get("basis"),
+                   lexicons=tuple(entry.get("lexicons") or ()), factors=tuple(entry.get("factors") or ()))
+
+
+@dataclass(frozen=True, slots=True)
+class Finding:
+    """One category in one scene: its strongest line stands for it; ``evidence`` counts the hits."""
+
+    category: str
+    category_name: str
+    severity: str
+    age: str | None  # None for severity "none" and for a labelling duty without ages
+    basis: str
+    qualifiers: tuple[str, ...]
+    scene: int  # the reader's scene index (1-based)
+    scene_label: str
+    line: int
+    excerpt: str
+    evidence: int = 1
+    labelling: str | None = None
+    advice: str = ""  # what would have to change for this finding to fall below its age
+
+
+@dataclass(slots=True)
+class Rating:
+    rating: str
+    findings: list[Finding] = field(default_factory=list)
+    labelling: list[str] = field(default_factory=list)
+
+
+def age_for(severity: str, ages: Iterable[str]) -> str | None:
+    """Mildest → the lowest listed age, severe → the highest, moderate → the middle one."""
+    listed = sorted(set(ages), key=AGES.index)
+    if severity == "none" or not listed:
+        return None
+    index = {"mild": 0, "moderate": len(listed) // 2, "severe": len(listed) - 1}[severity]
+    return listed[min(index, len(listed) - 1)]
+
+
+def highest_age(ages: Iterable[str | None]) -> str:
+    """The file's rating: the highest age among its findings, 0+ when none."""
+    return max((a for a in ages if a), key=AGES.index, default=NO_AGE)
