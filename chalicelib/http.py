@@ -110,7 +110,9 @@ def _parse_body(request: Request, model_ref: str) -> Any:
     if not isinstance(data, dict):
         raise BadRequest("the body must be a JSON object", code="invalid_json")
     try:
-        return resolve(model_ref).model_validate(data)
+        # Strict: "1000" is not a number and 1 is not a string (lax coercion would let a client's
+        # bug through silently). Request schemas use Literals, never Enums, which strict refuses.
+        return resolve(model_ref).model_validate(data, strict=True)
     except ValidationError as exc:
         raise Unprocessable("the body is not valid", validation_details(exc)) from None
 
