@@ -63,7 +63,7 @@ def term_keys(word: str, lang: str) -> tuple[str, ...]:
     """The keys a term's word is indexed by: its likeliest lemma (Russian), its stem (English)."""
     word = morphology.fold(word)
     if lang == "ru":
-        return morphology.ru_lemmas(word)[:1]
+        return (morphology.ru_term_lemma(word),)
     return (morphology.en_stem(word),)
 
 

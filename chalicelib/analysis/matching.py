@@ -14,8 +14,9 @@ punctuation between, marks the hit ``negated`` (``не только`` / ``not on
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import Any
 
 from chalicelib.analysis import morphology, obscene
 from chalicelib.analysis.lexicon import Compiled, Phrase, Term, load_lexicons
@@ -29,6 +30,8 @@ NEGATORS = frozenset({
     "wouldn't", "shouldn't", "haven't", "hasn't", "hadn't", "ain't", "dont", "doesnt", "didnt", "wont", "cant",
 })
 NOT_NEGATING_NEXT = frozenset({"только", "просто", "лишь", "only", "just"})
+POST_NEGATORS = frozenset({"никогда"})
+POST_WINDOW = 2
 CLAUSE_BREAK = re.compile(r"[.,;:!?…—–()\"«»]")
 DEOBFUSCATE = str.maketrans({"a": "а", "c": "с", "e": "е", "k": "к", "o": "о", "p": "р", "x": "х", "y": "у",
                              "m": "м", "t": "т", "h": "н", "b": "в", "0": "о", "3": "з", "6": "б", "@": "а",
@@ -130,12 +133,19 @@ def excerpt(text: str, start: int, end: int) -> str:
     return text[left:left + EXCERPT_MAX].strip()
 
 
-def _negated(low: str, spans: list[tuple[int, int]], toks: list[str], i: int) -> bool:
+def _negated(low: str, spans: list[tuple[int, int]], toks: list[str], i: int, j_end: int | None = None) -> bool:
     for j in range(i - 1, max(-1, i - 1 - NEG_WINDOW), -1):
         if CLAUSE_BREAK.search(low, spans[j][1], spans[j + 1][0]):
-            return False
+            break
         if toks[j] in NEGATORS:
             return not (j + 1 < len(toks) and toks[j + 1] in NOT_NEGATING_NEXT)
+    # Russian puts the object first: "наркотиков никогда не пробовал", "водки ни разу не пил".
+    end = i if j_end is None else j_end
+    for j in range(end + 1, min(len(toks), end + 1 + POST_WINDOW)):
+        if CLAUSE_BREAK.search(low, spans[j - 1][1], spans[j][0]):
+            return False
+        if toks[j] in POST_NEGATORS or (toks[j] == "ни" and j + 1 < len(toks) and toks[j + 1] == "разу"):
+            return True
     return False
 
 
@@ -170,7 +180,7 @@ def _scan_hot(state: _State, text: str, low: str) -> list[tuple[Term, int, int, 
                 near = range(max(0, i - UNLESS_WINDOW), min(len(toks), j + 1 + UNLESS_WINDOW))
                 if any(not ref.unless.isdisjoint(state.keys(toks[k])) for k in near if k < i or k > j):
                     continue
-            negated = ref.negatable and _negated(low, spans, toks, i)
+            negated = ref.negatable and _negated(low, spans, toks, i, j)
             out.append((ref, spans[i][0], spans[j][1], negated))
     return out
 

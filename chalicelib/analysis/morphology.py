@@ -83,6 +83,14 @@ def ru_lemmas(word: str) -> tuple[str, ...]:
     return tuple(out) or (word,)
 
 
+def ru_term_lemma(word: str) -> str:
+    """The lemma a lexicon term is indexed by: the term itself when it is a dictionary form of some
+    parse (``горе`` is grief, not ``гора``; ``минет`` is not ``минуть``), else the likeliest lemma."""
+    if any(parse.normal_form.replace("ё", "е") == word for parse in _morph().parse(word)):
+        return word
+    return ru_lemmas(word)[0]
+
+
 @lru_cache(maxsize=200_000)
 def ru_stem(word: str) -> str:
     """Snowball's Russian stem: measured against pymorphy3 in bench/analyze_match.py, not used for matching."""

@@ -32,7 +32,14 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from chalicelib.rating.model import AGES, Category, Finding, Rating, age_for, highest_age
+from chalicelib.rating.model import (
+    AGES,
+    Category,
+    Finding,
+    Rating,
+    age_for,
+    highest_age,
+)
 
 RULES = Path(__file__).with_name("rules.json")
 PROJECT_ID = re.compile(r"^[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)*$")
@@ -40,10 +47,12 @@ CUE = "cue."
 MINOR_CUES = ("cue.minor",)
 NEAR = 2  # lines either side of a hit where a cue counts as "near"
 MAX_TERMS = 8
+APPROVAL_FAMILIES = frozenset({"violence", "gore", "sex"})  # approval raises these too (not "promotion")
+SEXUAL_FAMILIES = frozenset({"sex", "sexual_violence"})
 MAX_LINES = 50
 # Qualifier names a finding may carry, in the order they are listed.
 QUALIFIERS = ("negated_only", "below_threshold", "naturalistic", "approved", "condemned", "compassion",
-              "minor_involved", "offscreen", "frequent", "dense", "pervasive", "episodic", "falls_to_restricted")
+              "minor_involved", "offscreen", "question", "frequent", "dense", "pervasive", "episodic", "falls_to_restricted")
 
 
 @dataclass(frozen=True)
@@ -151,7 +160,7 @@ def rate(document: Any, catalog: Sequence[Category], lexicons: Any = None) -> Ra
     owned = owners(catalog)
     scenes = _scenes(document)
     groups: dict[tuple[str, int], _Group] = {}
-    for hit in match(document, lexicons):
+    for hit in _unshadowed(match(document, lexicons), r):
         scene = scenes.get(hit.scene_index)
         if scene is None:
             continue
@@ -179,6 +188,24 @@ def rate(document: Any, catalog: Sequence[Category], lexicons: Any = None) -> Ra
     findings.sort(key=lambda f: (f.scene, f.line, f.category))
     return Rating(rating=highest_age(f.age for f in findings), findings=findings,
                   labelling=sorted({f.labelling for f in findings if f.labelling and f.severity != "none"}))
+
+
+def _unshadowed(hits: list[Any], r: Rules) -> list[Any]:
+    """Drop a hit inside a longer hit of another lexicon on the same line: the phrase is the more
+    specific reading ("курить траву" is drugs, not tobacco; "razor blade" is self-harm, not a weapon)."""
+    content = [h for h in hits if not h.lexicon.startswith(CUE) and h.lexicon not in r.context]
+    by_line: dict[tuple[int, int], list[Any]] = defaultdict(list)
+    for hit in content:
+        by_line[(hit.scene_index, hit.line)].append(hit)
+    shadowed: set[int] = set()
+    for same in by_line.values():
+        if len(same) < 2:
+            continue
+        for hit in same:
+            if any(o.lexicon != hit.lexicon and o.start <= hit.start and hit.end <= o.end
+                   and o.end - o.start > hit.end - hit.start and not o.negated for o in same):
+                shadowed.add(id(hit))
+    return [h for h in hits if id(h) not in shadowed]
 
 
 @dataclass
@@ -241,7 +268,8 @@ def _draft(group: _Group, scene: _Scene, r: Rules) -> _Draft | None:
         points += 1
         q.add("naturalistic")
     inherent = any(h.lexicon.endswith(".approval") for h in hits)
-    if inherent or _near(lines, cues.get("cue.approved", [])):
+    weighs_approval = bool(fam.get("promotion")) or fam_name in APPROVAL_FAMILIES
+    if inherent or (weighs_approval and _near(lines, cues.get("cue.approved", []))):
         points += 1
         q.add("approved")
     if cues.get("cue.condemned"):
@@ -256,6 +284,11 @@ def _draft(group: _Group, scene: _Scene, r: Rules) -> _Draft | None:
     if _near(lines, cues.get("cue.offscreen", []), 1):
         points -= 1
         q.add("offscreen")
+    if all(h.excerpt.rstrip().endswith("?") for h in hits):
+        points -= 1  # only asked about ("Ты курил траву?"): a mention, not a depiction
+        q.add("question")
+    if intensity >= 2:
+        points = max(points, 2)  # what lowers severity never erases a clear depiction
     condition = group.owner.condition
     if condition == "approved" and "approved" not in q:
         return None
@@ -300,13 +333,15 @@ def _finding(d: _Draft, r: Rules) -> Finding:
     ages = tuple(a for a in category.ages if a in AGES)
     age = age_for(severity, ages)
     intensity = max((h.intensity for h in d.hits), default=0)
-    if severity != "none" and intensity == 1 and len(d.hits) < 3 and "approved" not in q:
+    if severity != "none" and intensity == 1 and len(d.hits) < 3 and not d.promotion:
         severity = "none"  # a lone weak word ("бар", "toast") says little on its own
         q.add("below_threshold")
         age = None
     if age and min(ages, key=AGES.index) == "18+" and intensity < 3 and severity == "mild" and "approved" not in q:
         severity, age = "none", None
         q.add("below_threshold")
+    if age and d.family in SEXUAL_FAMILIES and "minor_involved" in q:
+        age = "18+"  # sexual content with a minor: art. 5 part 2, whatever the category lists
     if age == "18+" and fam.get("promotion") and "condemned" in q and "approved" not in q:
         lower = [a for a in ages if AGES.index(a) < AGES.index("18+")]
         age = max(lower, key=AGES.index) if lower else "16+"
