@@ -1,6 +1,5 @@
 """Builds bench/data/rating_eval.jsonl from readable blocks (kept in /tmp; the jsonl is the data)."""
 import json
-
 ITEMS = []
 def add(id, lang, expect, text, age=None, note="", optional=()):
     ITEMS.append({"id": id, "lang": lang, "expect": expect, "optional": list(optional), "age": age, "note": note, "text": text.strip("\n")})
@@ -621,6 +620,246 @@ add("ru-negated-3", "ru", {}, """
 В нашем классе никто не курит и не ругается. Мы никогда не деремся.
 """, age="0+")
 
+# ================= HOLDOUT: written after the engine was tuned, never tuned on =================
+H = "holdout"
+def hadd(id, lang, expect, text, age=None, note="", optional=()):
+    ITEMS.append({"id": id, "split": H, "lang": lang, "expect": expect, "optional": list(optional), "age": age,
+                  "note": note, "text": text.strip("\n")})
+
+hadd("h-ru-play-clean-1", "ru", {}, """
+ЯВЛЕНИЕ ВТОРОЕ
+Те же и Лопахин.
+ЛОПАХИН. Поезд пришёл, слава богу. Который час?
+ДУНЯША. Скоро два. (Тушит свечу.) Уже светло.
+ЛОПАХИН. На сколько же это опоздал поезд? Часа на два, по крайней мере. (Зевает и потягивается.) Я-то хорош, какого дурака свалял! Нарочно приехал сюда, чтобы на станции встретить, и вдруг проспал... Сидя уснул. Досада... Хоть бы ты меня разбудила.
+ДУНЯША. Я думала, что вы уехали. (Прислушивается.) Вот, кажется, уже едут.
+""", optional=["language"], note="дурака свалял: idiom")
+hadd("h-ru-play-drink-1", "ru", {"alcohol": "mild"}, """
+ДЕЙСТВИЕ ВТОРОЕ
+Столовая. Чебутыкин, Вершинин, Тузенбах за столом. На столе графин с водкой и закуска.
+ЧЕБУТЫКИН (наливает себе рюмку водки). Выпьем, господа, за здоровье именинницы.
+ВЕРШИНИН. С удовольствием. (Пьёт.)
+ТУЗЕНБАХ. Я не пью, мне нельзя. Разве что чаю.
+""")
+hadd("h-ru-play-suicide-1", "ru", {"suicide": "moderate", "violence": "mild"}, """
+ДЕЙСТВИЕ ЧЕТВЁРТОЕ
+За сценой выстрел. Все вздрагивают.
+АРКАДИНА (испуганно). Что такое?
+ДОРН. Ничего. Это, должно быть, в моей походной аптеке что-нибудь лопнуло. (Уходит и через полминуты возвращается.) Так и есть. Лопнула склянка с эфиром.
+(Тихо Тригорину.) Уведите отсюда куда-нибудь Ирину Николаевну. Дело в том, что Константин Гаврилович застрелился...
+""", optional=["death"])
+hadd("h-ru-crime-1", "ru", {"crime": "moderate", "violence": "moderate"}, """
+14. НАТ. ПУСТЫРЬ ЗА ГАРАЖАМИ — НОЧЬ
+Чёрный джип. Двое бандитов вытаскивают из багажника связанного коммерсанта. Старший, Бес, поигрывает пистолетом.
+БЕС
+Ты деньги брал? Брал. Отдавать кто будет?
+КОММЕРСАНТ
+Я всё верну, клянусь, дайте неделю...
+Бес бьёт его рукояткой пистолета по лицу. Коммерсант падает на колени.
+БЕС
+Неделю. Потом закопаем тебя здесь же.
+""", optional=["gore"])
+hadd("h-ru-crime-2", "ru", {"crime": "mild"}, """
+22. ИНТ. ОТДЕЛ ПОЛИЦИИ — ДЕНЬ
+Следователь Кравцова листает дело.
+КРАВЦОВА
+Мошенник со стажем. Три судимости, все за аферы с квартирами. Обманывал пенсионеров.
+ОПЕРАТИВНИК
+Будем брать?
+КРАВЦОВА
+Будем. И на этот раз он сядет надолго.
+""")
+hadd("h-ru-drugs-1", "ru", {"drugs": "severe"}, """
+31. ИНТ. КВАРТИРА ДИЛЕРА — НОЧЬ
+Грязная кухня. Вадик раскладывает по пакетикам белый порошок, взвешивает на электронных весах. Его подруга Ира лежит на диване под кайфом.
+ВАДИК
+Мефедрон — это будущее. Все берут, все довольны. Копейки вкладываешь, миллион снимаешь.
+ИРА
+(смеётся)
+Мне ещё дорожку, Вадик...
+Вадик высыпает ей дорожку на стол. Ира нюхает и откидывается на спинку.
+""")
+hadd("h-ru-kids-1", "ru", {}, """
+1. НАТ. ДЕРЕВНЯ — ЛЕТО — ДЕНЬ
+Дети бегут к речке. Лёва, девяти лет, тащит надувной круг. За ним семенит младшая сестрёнка Соня.
+СОНЯ
+Лёва, подожди! Я тоже хочу купаться!
+ЛЁВА
+Только у берега, поняла? А то бабушка заругает.
+Они плещутся на мелководье. На берегу бабушка раскладывает на полотенце пирожки с капустой.
+БАБУШКА
+Обедать! Кто последний — тот моет посуду!
+""", age="0+")
+hadd("h-ru-kids-2", "ru", {"fear": "mild"}, """
+5. ИНТ. ЧЕРДАК — ВЕЧЕР
+Соня и Лёва поднимаются по скрипучей лестнице. Темно. Что-то шуршит в углу.
+СОНЯ
+(шёпотом)
+Лёва, мне страшно. Вдруг там привидение?
+Лёва светит фонариком. Из коробки выпрыгивает котёнок. Дети смеются.
+""")
+hadd("h-ru-obscene-1", "ru", {"obscene": "moderate", "language": "mild"}, """
+40. ИНТ. РАЗДЕВАЛКА ХОККЕЙНОЙ КОМАНДЫ — ВЕЧЕР
+ТРЕНЕР
+Вы что творите, мать вашу? Проиграть этим уродам! Да вы охуели совсем! Ещё одна такая игра — и всех нахер из команды, блядь!
+Игроки молчат, опустив головы.
+""", optional=["family"])
+hadd("h-ru-obscene-2", "ru", {"obscene": "mild"}, """
+3. НАТ. ОСТАНОВКА — УТРО
+Автобус проезжает мимо. Гоша бежит за ним, машет руками.
+ГОША
+Ну ёпт! Ну п@здец, опять опоздаю!
+""", age="18+")
+hadd("h-ru-sex-1", "ru", {"sex": "moderate"}, """
+18. ИНТ. ГОСТИНИЧНЫЙ НОМЕР — НОЧЬ
+Марина и Олег целуются у двери. Он расстёгивает её платье, оно падает на пол. Они падают на кровать. Затемнение.
+""")
+hadd("h-ru-war-1", "ru", {"violence": "severe", "gore": "moderate"}, """
+7. НАТ. РАЗРУШЕННАЯ ДЕРЕВНЯ — ДЕНЬ
+Бомбёжка. Горят дома. Солдаты бегут через огород. Рядом разрывается снаряд, рядовому Ковалю отрывает ногу. Он кричит, вокруг кровь. Санитар перетягивает ему ногу ремнём.
+КОВАЛЬ
+Мама... мамочка...
+""", optional=["death", "fear"])
+hadd("h-ru-family-1", "ru", {"family": "mild"}, """
+9. ИНТ. КУХНЯ — ВЕЧЕР
+Мать и взрослая дочь ссорятся из-за квартиры.
+ДОЧЬ
+Ты всю жизнь мной командуешь! Я ухожу из дома, и не звони мне!
+МАТЬ
+Иди! Иди! Только потом не приползай!
+Дочь хлопает дверью. Мать плачет у окна.
+""")
+hadd("h-ru-gambling-1", "ru", {"gambling": "moderate"}, """
+12. ИНТ. БУКМЕКЕРСКАЯ КОНТОРА — ДЕНЬ
+Толик ставит последние деньги на матч. Смотрит на табло. Команда проигрывает.
+ТОЛИК
+Ну же, ну! Я же всё поставил...
+Финальный свисток. Толик рвёт билет со ставкой и бьёт кулаком по стойке.
+""", optional=["violence"])
+hadd("h-ru-selfharm-1", "ru", {"suicide": "moderate"}, """
+25. ИНТ. ВАННАЯ — НОЧЬ
+Лиза, шестнадцати лет, сидит на краю ванны. Закатывает рукав: на руке свежие порезы. Достаёт лезвие. Стук в дверь.
+МАМА (ЗК)
+Лиза, у тебя всё хорошо?
+Лиза прячет лезвие в карман.
+""", optional=["violence"])
+hadd("h-ru-hate-1", "ru", {"hate": "moderate"}, """
+33. НАТ. СТРОЙКА — ДЕНЬ
+Прораб орёт на рабочего-таджика.
+ПРОРАБ
+Ты, чурка, понимаешь по-русски? Понаехали, работать не умеете!
+Рабочий молча поднимает мешок с цементом.
+""", optional=["language"])
+hadd("h-ru-smoking-1", "ru", {"tobacco": "mild"}, """
+8. НАТ. БАЛКОН — НОЧЬ
+Отец курит, стряхивая пепел в банку из-под кофе. Выходит сын.
+СЫН
+Пап, ты же бросал.
+ОТЕЦ
+Бросал. Опять начал. Не говори маме.
+""")
+hadd("h-en-clean-1", "en", {}, """
+EXT. BEACH - SUNSET
+Grandma and Leo build a sandcastle. Waves lap at the moat.
+LEO
+Can we put a flag on top?
+GRANDMA
+Of course. Every castle needs a flag.
+Leo runs to fetch a stick and a scrap of red paper. The sun sinks into the sea.
+""", age="0+")
+hadd("h-en-clean-2", "en", {}, """
+INT. NEWSROOM - DAY
+Editors hustle between desks. Phones ring.
+EDITOR
+We need the piece on the city budget by six. Give me a killer headline.
+REPORTER
+On it. I'll shoot you a draft in an hour.
+""", age="0+", note="killer headline, shoot you a draft")
+hadd("h-en-crime-1", "en", {"crime": "moderate", "violence": "moderate"}, """
+INT. PAWN SHOP - NIGHT
+Two masked men burst in. One points a pistol at the owner.
+ROBBER
+Open the register. Now!
+The owner raises his hands. The second robber smashes the display case and grabs watches.
+ROBBER (CONT'D)
+Anybody moves, I shoot.
+""")
+hadd("h-en-drugs-1", "en", {"drugs": "moderate"}, """
+INT. CAR - NIGHT
+Danny ties off his arm, finds a vein and shoots up. He leans back, eyes rolling. The needle drops to the floor.
+""")
+hadd("h-en-drugs-2", "en", {"drugs": "mild"}, """
+INT. KITCHEN - MORNING
+MOM
+I found this in your backpack. Is this weed?
+TEEN
+It's not mine! I swear, it's Jake's.
+MOM
+We're talking about this tonight. With your father.
+""", optional=["family"])
+hadd("h-en-alcohol-1", "en", {"alcohol": "moderate"}, """
+INT. FRAT HOUSE - NIGHT
+A keg in the middle of the room. College kids chug beer and chant. Tyler, already drunk, climbs onto the table and downs a bottle of vodka.
+""")
+hadd("h-en-obscene-1", "en", {"obscene": "moderate"}, """
+INT. GARAGE - DAY
+RICK
+Fuck! Fucking thing won't start. This is bullshit.
+He kicks the tire.
+""", age="18+", optional=["violence", "language"])
+hadd("h-en-sex-1", "en", {"sex": "severe"}, """
+INT. BEDROOM - NIGHT
+They undress each other slowly. Naked, they fall onto the bed and have sex. We see everything: her moans, his hands on her breasts.
+""", age="18+")
+hadd("h-en-suicide-1", "en", {"suicide": "severe"}, """
+INT. GARAGE - NIGHT
+Mark writes a suicide note and leaves it on the workbench. He ties a noose to the rafter and climbs onto the stool.
+""", age="18+")
+hadd("h-en-fear-1", "en", {"fear": "moderate"}, """
+INT. BASEMENT - NIGHT
+The flashlight flickers. Something moves in the darkness. A demon with glowing eyes crawls across the ceiling. Sarah screams and runs for the stairs.
+""")
+hadd("h-en-war-1", "en", {"violence": "moderate"}, """
+EXT. BEACH - DAWN
+Landing craft hit the shore. Machine gun fire. Soldiers fall into the surf. Explosions throw sand into the air. Sergeant Miller drags a wounded soldier behind a barrier.
+""", optional=["gore", "death"])
+hadd("h-en-gambling-1", "en", {"gambling": "mild"}, """
+INT. KITCHEN - NIGHT
+Dad scratches a lottery ticket with a coin. Nothing. He sighs and throws it in the trash.
+""")
+hadd("h-en-threat-1", "en", {"violence": "mild"}, """
+INT. PARKING GARAGE - NIGHT
+A man steps out of the shadows.
+MAN
+Stay away from the trial, counselor. Or your family gets hurt.
+""")
+hadd("h-en-negated-1", "en", {}, """
+INT. AA MEETING - NIGHT
+A circle of folding chairs.
+GREG
+My name is Greg and I haven't had a drink in three years.
+GROUP
+Hi, Greg.
+""", optional=["alcohol"])
+hadd("h-en-kids-1", "en", {}, """
+INT. CLASSROOM - DAY
+Ms. Park holds up a picture of a butterfly.
+MS. PARK
+Who can tell me what a caterpillar turns into?
+Hands shoot up. Timmy nearly falls off his chair.
+TIMMY
+A butterfly!
+""", age="0+", note="hands shoot up")
+hadd("h-en-play-1", "en", {"violence": "moderate"}, """
+ACT THREE
+SCENE 2
+The castle hall. Night. Torches. MACDUFF enters with drawn sword.
+MACDUFF. Turn, hell-hound, turn!
+MACBETH. Of all men else I have avoided thee. But get thee back; my soul is too much charged with blood of thine already.
+They fight. MACBETH is slain.
+""", optional=["gore", "language"])
+
 with open("/work/wt-rating-engine/bench/data/rating_eval.jsonl", "w", encoding="utf-8") as f:
-    f.writelines(json.dumps(item, ensure_ascii=False) + "\n" for item in ITEMS)
+    for item in ITEMS:
+        f.write(json.dumps(item, ensure_ascii=False) + "\n")
 print(len(ITEMS))

@@ -160,10 +160,13 @@ def rate(document: Any, catalog: Sequence[Category], lexicons: Any = None) -> Ra
     owned = owners(catalog)
     scenes = _scenes(document)
     groups: dict[tuple[str, int], _Group] = {}
+    names, texts = _names(document)
     for hit in _unshadowed(match(document, lexicons), r):
         scene = scenes.get(hit.scene_index)
-        if scene is None:
+        if scene is None or hit.kind == "character":
             continue
+        if names and _is_name(texts.get(hit.line, "")[hit.start:hit.end], names):
+            continue  # a character called Бес, Sugar or Dick is a name, not a word
         if hit.lexicon.startswith(CUE) or hit.lexicon in r.context:
             if not hit.negated:
                 scene.cues["cue.minor" if hit.lexicon in r.context else hit.lexicon].append(hit.line)
@@ -188,6 +191,23 @@ def rate(document: Any, catalog: Sequence[Category], lexicons: Any = None) -> Ra
     findings.sort(key=lambda f: (f.scene, f.line, f.category))
     return Rating(rating=highest_age(f.age for f in findings), findings=findings,
                   labelling=sorted({f.labelling for f in findings if f.labelling and f.severity != "none"}))
+
+
+def _names(document: Any) -> tuple[set[str], dict[int, str]]:
+    """The characters' names (each word of each speaker, folded) and the text of every line."""
+    names: set[str] = set()
+    texts: dict[int, str] = {}
+    for scene in document.scenes:
+        for line in scene.lines:
+            texts[line.number] = line.text
+            if line.speaker:
+                names.update(w for w in re.findall(r"\w+", line.speaker.lower().replace("ё", "е")) if len(w) > 2)
+    return names, texts
+
+
+def _is_name(word: str, names: set[str]) -> bool:
+    """A capitalised word that is a speaker's name ("Бес бьёт его"); "the robber" in lower case stays a word."""
+    return word[:1].isupper() and word.lower().replace("ё", "е") in names
 
 
 def _unshadowed(hits: list[Any], r: Rules) -> list[Any]:
@@ -263,8 +283,9 @@ def _draft(group: _Group, scene: _Scene, r: Rules) -> _Draft | None:
     if evidence >= 2 and evidence * 100 >= 4 * max(scene.words, 1):
         points += 1
         q.add("dense")
+    strong = {h.term for h in hits if h.intensity == 3}
     if fam.get("naturalism") and (_near(lines, cues.get("cue.naturalistic", []), 1)
-                                  or (fam_name == "gore" and sum(h.intensity == 3 for h in hits) >= 2)):
+                                  or (fam.get("strong_pair") and len(strong) >= 2)):
         points += 1
         q.add("naturalistic")
     inherent = any(h.lexicon.endswith(".approval") for h in hits)
