@@ -44,14 +44,13 @@ from chalicelib.rating.model import (
 RULES = Path(__file__).with_name("rules.json")
 PROJECT_ID = re.compile(r"^[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)*$")
 CUE = "cue."
-MINOR_CUES = ("cue.minor",)
 NEAR = 2  # lines either side of a hit where a cue counts as "near"
 MAX_TERMS = 8
 APPROVAL_FAMILIES = frozenset({"violence", "gore", "sex"})  # approval raises these too (not "promotion")
 SEXUAL_FAMILIES = frozenset({"sex", "sexual_violence"})
 MAX_LINES = 50
 # Qualifier names a finding may carry, in the order they are listed.
-QUALIFIERS = ("negated_only", "below_threshold", "naturalistic", "approved", "condemned", "compassion",
+QUALIFIERS = ("negated_only", "below_threshold", "naturalistic", "approved", "condemned", "condemned_in_work", "compassion",
               "minor_involved", "offscreen", "question", "frequent", "dense", "pervasive", "episodic", "falls_to_restricted")
 
 
@@ -330,9 +329,20 @@ def _severity(points: int) -> str:
 def _spread(drafts: list[_Draft], scene_count: int) -> None:
     """Episodic vs pervasive over the whole document: in how many scenes the category counts."""
     present: dict[str, set[int]] = defaultdict(set)
+    condemned: set[str] = set()
+    approved: set[str] = set()
     for d in drafts:
         if d.hits and _severity(d.points) != "none":
             present[d.group.owner.category.id].add(d.scene.index)
+            if "condemned" in d.qualifiers:
+                condemned.add(d.group.owner.category.id)
+            if "approved" in d.qualifiers:
+                approved.add(d.group.owner.category.id)
+    # The work condemns what it condemns somewhere and approves nowhere: its other scenes are not promotion.
+    for d in drafts:
+        cid = d.group.owner.category.id
+        if d.hits and cid in condemned and cid not in approved and "condemned" not in d.qualifiers:
+            d.qualifiers.add("condemned_in_work")
     for d in drafts:
         if not d.hits:
             continue
@@ -363,7 +373,7 @@ def _finding(d: _Draft, r: Rules) -> Finding:
         q.add("below_threshold")
     if age and d.family in SEXUAL_FAMILIES and "minor_involved" in q:
         age = "18+"  # sexual content with a minor: art. 5 part 2, whatever the category lists
-    if age == "18+" and fam.get("promotion") and "condemned" in q and "approved" not in q:
+    if age == "18+" and fam.get("promotion") and q & {"condemned", "condemned_in_work"} and "approved" not in q:
         lower = [a for a in ages if AGES.index(a) < AGES.index("18+")]
         age = max(lower, key=AGES.index) if lower else "16+"
         q.add("falls_to_restricted")
