@@ -41,8 +41,11 @@ class Term:
 
 @dataclass(frozen=True, slots=True)
 class Phrase:
+    """A multi-word term, indexed by its anchor: its rarest-looking word (the longest), so common
+    words ("в", "не", "the", "i") never make a line take the slow path."""
     ref: Term
-    words: tuple[frozenset[str], ...]  # lemma keys of each word after the first
+    before: tuple[frozenset[str], ...]  # lemma keys of the words before the anchor, nearest first
+    after: tuple[frozenset[str], ...]  # lemma keys of the words after the anchor, in order
     gap: int
 
 
@@ -85,9 +88,11 @@ def _add(compiled: Compiled, lang: str, raw: str | dict[str, Any], intensity: in
             for key in term_keys(words[0], lang):
                 compiled.by_key.setdefault(key, []).append(ref)
         else:
-            rest = tuple(frozenset(term_keys(w, lang)) for w in words[1:])
-            for key in term_keys(words[0], lang):
-                compiled.phrases.setdefault(key, []).append(Phrase(ref, rest, int(spec.get("gap", DEFAULT_GAP))))
+            anchor = max(range(len(words)), key=lambda k: (morphology.rarity(words[k], lang), -k))
+            keys = [frozenset(term_keys(w, lang)) for w in words]
+            phrase = Phrase(ref, tuple(reversed(keys[:anchor])), tuple(keys[anchor + 1:]), int(spec.get("gap", DEFAULT_GAP)))
+            for key in keys[anchor]:
+                compiled.phrases.setdefault(key, []).append(phrase)
 
 
 def compile_entries(entries: list[dict[str, Any]]) -> Compiled:

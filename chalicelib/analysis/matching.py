@@ -69,6 +69,7 @@ class _State:
         self.info: dict[str, _Info] = {}
         self.hot: set[str] = set()
         self.seen: set[str] = set()
+        self.key_cache: dict[str, tuple[str, ...]] = {}
 
     def word(self, token: str) -> str:
         """The token as a plain word for lemma lookup: de-obfuscated if it mixes scripts."""
@@ -78,14 +79,18 @@ class _State:
         return plain if _PURE.fullmatch(plain) else morphology.clean(token)
 
     def keys(self, token: str) -> tuple[str, ...]:
-        word = self.word(token)
-        return morphology.keys(word) if word else ()
+        found = self.key_cache.get(token)
+        if found is None:
+            word = self.word(token)
+            found = self.key_cache[token] = morphology.keys(word) if word else ()
+        return found
 
     def learn(self, token: str) -> None:
         if len(self.seen) > _CACHE_MAX:
             self.seen.clear()
             self.hot.clear()
             self.info.clear()
+            self.key_cache.clear()
         self.seen.add(token)
         lex = self.lex
         word = self.word(token)
@@ -149,16 +154,25 @@ def _negated(low: str, spans: list[tuple[int, int]], toks: list[str], i: int, j_
     return False
 
 
-def _phrase_end(state: _State, phrase: Phrase, toks: list[str], i: int) -> int | None:
+def _phrase_span(state: _State, phrase: Phrase, toks: list[str], i: int) -> tuple[int, int] | None:
+    """(first, last) token of the phrase whose anchor is token ``i``, or None."""
     j = i
-    for wanted in phrase.words:
+    for wanted in phrase.after:
         for k in range(j + 1, min(len(toks), j + 2 + phrase.gap)):
             if not wanted.isdisjoint(state.keys(toks[k])):
                 j = k
                 break
         else:
             return None
-    return j
+    first = i
+    for wanted in phrase.before:
+        for k in range(first - 1, max(-1, first - 2 - phrase.gap), -1):
+            if not wanted.isdisjoint(state.keys(toks[k])):
+                first = k
+                break
+        else:
+            return None
+    return first, j
 
 
 def _scan_hot(state: _State, text: str, low: str) -> list[tuple[Term, int, int, bool]]:
@@ -170,18 +184,18 @@ def _scan_hot(state: _State, text: str, low: str) -> list[tuple[Term, int, int, 
         info = state.info.get(tok)
         if info is None:
             continue
-        candidates: list[tuple[Term, int]] = [(ref, i) for ref in info.terms]
+        candidates: list[tuple[Term, int, int]] = [(ref, i, i) for ref in info.terms]
         for phrase in info.phrases:
-            end = _phrase_end(state, phrase, toks, i)
-            if end is not None:
-                candidates.append((phrase.ref, end))
-        for ref, j in candidates:
+            span = _phrase_span(state, phrase, toks, i)
+            if span is not None:
+                candidates.append((phrase.ref, *span))
+        for ref, first, j in candidates:
             if ref.unless:
-                near = range(max(0, i - UNLESS_WINDOW), min(len(toks), j + 1 + UNLESS_WINDOW))
-                if any(not ref.unless.isdisjoint(state.keys(toks[k])) for k in near if k < i or k > j):
+                near = range(max(0, first - UNLESS_WINDOW), min(len(toks), j + 1 + UNLESS_WINDOW))
+                if any(not ref.unless.isdisjoint(state.keys(toks[k])) for k in near if k < first or k > j):
                     continue
-            negated = ref.negatable and _negated(low, spans, toks, i, j)
-            out.append((ref, spans[i][0], spans[j][1], negated))
+            negated = ref.negatable and _negated(low, spans, toks, first, j)
+            out.append((ref, spans[first][0], spans[j][1], negated))
     return out
 
 

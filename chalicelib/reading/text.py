@@ -112,6 +112,8 @@ _DIGITS = re.compile(r"\d+")
 
 
 def is_noise(text: str) -> bool:
+    if len(text) > 40:  # neither a page number nor a continuation marker is this long
+        return False
     return bool(_PAGE_NUMBER.match(text) or _MARKER.match(text))
 
 
@@ -168,7 +170,8 @@ def join_hyphenated(raws: list[Raw]) -> list[Raw]:
     i = 0
     while i < len(raws):
         raw = raws[i]
-        while (i + 1 < len(raws) and _HYPHEN_END.search(raw.text) and raws[i + 1].text[:1].islower()):
+        while (i + 1 < len(raws) and raw.text.endswith("-") and _HYPHEN_END.search(raw.text)
+               and raws[i + 1].text[:1].islower()):
             nxt = raws[i + 1].text
             head = raw.text if _PARTICLE.match(nxt) else raw.text[:-1]
             raw = Raw(head + nxt, raw.indent)
