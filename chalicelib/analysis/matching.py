@@ -175,13 +175,14 @@ def _phrase_span(state: _State, phrase: Phrase, toks: list[str], i: int) -> tupl
     return first, j
 
 
-def _scan_hot(state: _State, text: str, low: str) -> list[tuple[Term, int, int, bool]]:
-    found = [(m.group(), m.start(), m.end()) for m in morphology.TOKEN.finditer(low)]
-    toks = [f[0] for f in found]
-    spans = [(f[1], f[2]) for f in found]
+def _scan_hot(state: _State, low: str, toks: list[str]) -> list[tuple[Term, int, int, bool]]:
+    """Hits in a line with a hot token. Token offsets are found only once something matched (a line
+    whose hot word heads no phrase that completes costs a loop of dict lookups)."""
+    spans: list[tuple[int, int]] | None = None
     out: list[tuple[Term, int, int, bool]] = []
+    info_of = state.info.get
     for i, tok in enumerate(toks):
-        info = state.info.get(tok)
+        info = info_of(tok)
         if info is None:
             continue
         candidates: list[tuple[Term, int, int]] = [(ref, i, i) for ref in info.terms]
@@ -194,6 +195,8 @@ def _scan_hot(state: _State, text: str, low: str) -> list[tuple[Term, int, int, 
                 near = range(max(0, first - UNLESS_WINDOW), min(len(toks), j + 1 + UNLESS_WINDOW))
                 if any(not ref.unless.isdisjoint(state.keys(toks[k])) for k in near if k < first or k > j):
                     continue
+            if spans is None:
+                spans = [m.span() for m in morphology.TOKEN.finditer(low)]
             negated = ref.negatable and _negated(low, spans, toks, first, j)
             out.append((ref, spans[first][0], spans[j][1], negated))
     return out
@@ -218,11 +221,13 @@ def scan_line(state: _State, text: str) -> list[tuple[Term, int, int, bool]]:
         for tok in set(toks).difference(state.seen):
             state.learn(tok)
         if not state.hot.isdisjoint(toks):
-            found = _scan_hot(state, text, low)
-    for start, end, joined in obscene.spaced(low):
-        rude = obscene.classify(joined, state.lex.allow)
-        if rude:
-            found.append((Term(rude[0], rude[1], rude[2], negatable=False), start, end, False))
+            found = _scan_hot(state, low, toks)
+    # Letters split by separators ("б л я", "е.б.а.т.ь") are single-letter tokens, three or more.
+    if sum(len(t) == 1 for t in toks) >= 2:
+        for start, end, joined in obscene.spaced(low):
+            rude = obscene.classify(joined, state.lex.allow)
+            if rude:
+                found.append((Term(rude[0], rude[1], rude[2], negatable=False), start, end, False))
     return _dedupe(found) if len(found) > 1 else found
 
 

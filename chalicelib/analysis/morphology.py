@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 # Letters plus obfuscation characters inside a word; a word starts with a letter or a look-alike digit.
@@ -97,8 +98,20 @@ COMMON = frozenset((
 _WEAK_POS = frozenset({"NPRO", "PREP", "CONJ", "PRCL", "PRED", "ADVB", "INTJ", "NUMR"})
 
 
+FREQUENT_FILE = Path(__file__).with_name("frequent.txt")
+
+
+@lru_cache(maxsize=1)
+def frequent() -> frozenset[str]:
+    """Keys (Russian lemmas, English stems) of the frequent words listed in ``frequent.txt``."""
+    words = (w for line in FREQUENT_FILE.read_text(encoding="utf-8").splitlines()
+             for w in line.split("#", 1)[0].split())
+    return frozenset(k for w in words for k in keys(fold(w)))
+
+
 def rarity(word: str, lang: str) -> tuple[int, int]:
-    """How unlikely a phrase word is in ordinary text: content words over function words, then length."""
+    """How unlikely a phrase word is in ordinary text: function words, then frequent words, then the
+    rest; longer first within each."""
     word = fold(word)
     if word in COMMON:
         return (0, len(word))
@@ -106,7 +119,9 @@ def rarity(word: str, lang: str) -> tuple[int, int]:
         parse = _morph().parse(word)[0]
         if parse.tag.POS in _WEAK_POS:
             return (1, len(word))
-    return (2, len(word))
+    if not frequent().isdisjoint(keys(word)):
+        return (2, len(word))
+    return (3, len(word))
 
 
 def ru_term_lemma(word: str) -> str:

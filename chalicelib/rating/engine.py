@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import re
+from bisect import bisect_left
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -62,12 +63,15 @@ class Rules:
     generic_basis: dict[str, str]
     qualifier_advice: dict[str, str]
     conditions: dict[str, tuple[str, ...]]
+    by_lexicon: dict[str, str] = field(default_factory=dict)  # family() remembered per lexicon
 
     def family(self, lexicon: str) -> str:
-        for prefix, name in self.prefixes:
-            if lexicon == prefix or (prefix.endswith(".") and lexicon.startswith(prefix)):
-                return name
-        return ""
+        found = self.by_lexicon.get(lexicon)
+        if found is None:
+            found = self.by_lexicon[lexicon] = next(
+                (name for prefix, name in self.prefixes
+                 if lexicon == prefix or (prefix.endswith(".") and lexicon.startswith(prefix))), "")
+        return found
 
 
 @lru_cache(maxsize=1)
@@ -138,9 +142,14 @@ class _Group:
 
 
 def _near(lines: Iterable[int], cue_lines: list[int], near: int = NEAR) -> bool:
+    """Whether a cue sits within ``near`` lines of one of the lines (cue lines are in reading order)."""
     if not cue_lines:
         return False
-    return any(abs(a - b) <= near for a in lines for b in cue_lines)
+    for line in lines:
+        k = bisect_left(cue_lines, line - near)
+        if k < len(cue_lines) and cue_lines[k] <= line + near:
+            return True
+    return False
 
 
 def _scenes(document: Any) -> dict[int, _Scene]:
