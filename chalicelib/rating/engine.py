@@ -175,11 +175,12 @@ def rate(document: Any, catalog: Sequence[Category], lexicons: Any = None) -> Ra
             continue
         if names and _is_name(texts.get(hit.line, "")[hit.start:hit.end], names):
             continue  # a character called Бес, Sugar or Dick is a name, not a word
-        if hit.lexicon.startswith(CUE) or hit.lexicon in r.context:
+        if hit.lexicon.startswith(CUE):
             if not hit.negated:
-                scene.cues["cue.minor" if hit.lexicon in r.context else hit.lexicon].append(hit.line)
-            if hit.lexicon.startswith(CUE):
-                continue
+                scene.cues[hit.lexicon].append(hit.line)
+            continue
+        if hit.lexicon in r.context and not hit.negated:
+            scene.cues["context"].append(hit.line)
         if not hit.negated and hit.lexicon in ("sex.intercourse", "sex.explicit", "sex.pornography"):
             scene.sexual = True
         for owner in owned.get(hit.lexicon, ()):
@@ -193,6 +194,7 @@ def rate(document: Any, catalog: Sequence[Category], lexicons: Any = None) -> Ra
                 group.negated.append(hit)
             else:
                 group.hits.append(hit)
+    _minor_characters(document, scenes)
     drafts = [d for d in (_draft(g, scenes[g.scene], r) for g in groups.values()) if d is not None]
     _spread(drafts, len(scenes))
     findings = [_finding(d, r) for d in drafts]
@@ -211,6 +213,34 @@ def _names(document: Any) -> tuple[set[str], dict[int, str]]:
             if line.speaker:
                 names.update(w for w in re.findall(r"\w+", line.speaker.lower().replace("ё", "е")) if len(w) > 2)
     return names, texts
+
+
+# A character introduced with an age under 18: "ЛИЗА (14)", "BEN (12)", "Маша, 9 лет", "Tom, 15,".
+MINOR_INTRO = re.compile(r"\b([A-ZА-ЯЁ][A-ZА-ЯЁa-zа-яё]+)\s*(?:\((\d{1,2})\)|,\s*(\d{1,2})(?:\s*(?:лет|года?|years? old))?[,.)])")
+
+
+def _minor_characters(document: Any, scenes: dict[int, _Scene]) -> None:
+    """Lines that name or give voice to a character the script introduces as under 18 count as a
+    minor near (cue.minor), in every scene."""
+    minors: set[str] = set()
+    for scene in document.scenes:
+        for line in scene.lines:
+            if "(" in line.text or "," in line.text:
+                for name, a, b in MINOR_INTRO.findall(line.text):
+                    age = int(a or b)
+                    if 0 < age < 18:
+                        minors.add(name.lower().replace("ё", "е"))
+    if not minors:
+        return
+    pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(minors))) + r")\b")
+    for scene in document.scenes:
+        found = [line.number for line in scene.lines
+                 if (line.speaker and line.speaker.lower().replace("ё", "е") in minors)
+                 or pattern.search(line.text.lower().replace("ё", "е"))]
+        if found:
+            cues = scenes[scene.index].cues["cue.minor"]
+            cues.extend(found)
+            cues.sort()
 
 
 def _is_name(word: str, names: set[str]) -> bool:
@@ -263,8 +293,8 @@ def _draft(group: _Group, scene: _Scene, r: Rules) -> _Draft | None:
     context_needed = any(lx in r.context for lx in category.lexicons)
     hits = _distinct(group.hits)
     if context_needed and hits:
-        minors = scene.cues.get("cue.minor", [])
-        hits = [h for h in hits if _near([h.line], minors)]
+        context = scene.cues.get("context", [])
+        hits = [h for h in hits if _near([h.line], context)]
     if not hits:
         if group.negated and not context_needed:
             strongest = max(group.negated, key=lambda h: h.intensity)
@@ -323,7 +353,8 @@ def _draft(group: _Group, scene: _Scene, r: Rules) -> _Draft | None:
         return None
     if condition == "sexual" and not scene.sexual:
         return None
-    promotion = bool(fam.get("promotion")) and "approved" in q and "condemned" not in q
+    # Approval of a clear depiction (not of one weak word) is what the law calls promotion.
+    promotion = bool(fam.get("promotion")) and "approved" in q and "condemned" not in q and intensity >= 2
     return _Draft(group, scene, fam_name, hits, strongest, q, points, promotion)
 
 

@@ -3,6 +3,7 @@ project's catalog, advice and exceedances, and the labelled set's precision and 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -168,3 +169,25 @@ def test_the_labelled_set_meets_precision_and_recall_targets() -> None:
     assert overall["precision"] >= 0.85 and overall["recall"] >= 0.8, result["misses"]
     holdout = evaluate(DEFAULT, [i for i in data if i.get("split") == "holdout"])["overall"]
     assert holdout["precision"] >= 0.85 and holdout["recall"] >= 0.8
+
+
+SAMPLES = Path(__file__).resolve().parents[2] / "bench" / "data" / "samples"
+
+
+@pytest.mark.parametrize(("name", "low", "high"), [
+    ("ru_kids_story.txt", "0+", "0+"),            # a children's cartoon: no finding at all
+    ("ru_play_dacha.txt", "0+", "6+"),            # a Chekhov-like play: tea, tears, departures
+    ("ru_crime_screenplay.txt", "16+", "18+"),    # a crime film: beatings, shootings, cocaine
+    ("en_thriller_screenplay.txt", "12+", "16+"),  # a thriller: threats, a bar, a knife fight
+])
+def test_whole_sample_scripts_rate_where_a_person_would(name: str, low: str, high: str) -> None:
+    rating = rate(read((SAMPLES / name).read_bytes(), name), DEFAULT)
+    order = ("0+", "6+", "12+", "16+", "18+")
+    assert order.index(low) <= order.index(rating.rating) <= order.index(high), (
+        rating.rating, [(f.scene, f.category, f.severity, f.terms) for f in counted(rating)])
+
+
+def test_a_character_introduced_as_a_child_counts_as_a_minor() -> None:
+    rating = rated("1. ИНТ. КУХНЯ — ДЕНЬ\nЛИЗА (14) делает уроки.\n\n2. НАТ. ДВОР — ВЕЧЕР\nЛиза курит сигарету за гаражом.\n")
+    smoking = counted(rating, "tobacco")
+    assert smoking and "minor_involved" in smoking[0].qualifiers
