@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from bench.analyze_eval import CLIENT_WORKBOOK, client_catalog, default_catalog, evaluate, items
+from bench.analyze_eval import (
+    CLIENT_WORKBOOK,
+    client_catalog,
+    default_catalog,
+    evaluate,
+    items,
+)
 from chalicelib.rating import Category, Finding, Rating, exceedances, rate
 from chalicelib.rating.engine import owners, source_of
 from chalicelib.reading import read
