@@ -47,6 +47,8 @@ class Phrase:
     before: tuple[frozenset[str], ...]  # lemma keys of the words before the anchor, nearest first
     after: tuple[frozenset[str], ...]  # lemma keys of the words after the anchor, in order
     gap: int
+    weak: bool = False  # the anchor is a frequent word: look only where the partner word is too
+    partner: frozenset[str] = frozenset()  # lemma keys of the rarest word besides the anchor
 
 
 @dataclass
@@ -88,9 +90,12 @@ def _add(compiled: Compiled, lang: str, raw: str | dict[str, Any], intensity: in
             for key in term_keys(words[0], lang):
                 compiled.by_key.setdefault(key, []).append(ref)
         else:
-            anchor = max(range(len(words)), key=lambda k: (morphology.rarity(words[k], lang), -k))
+            ranked = sorted(range(len(words)), key=lambda k: (morphology.rarity(words[k], lang), -k), reverse=True)
+            anchor, partner = ranked[0], ranked[1]
             keys = [frozenset(term_keys(w, lang)) for w in words]
-            phrase = Phrase(ref, tuple(reversed(keys[:anchor])), tuple(keys[anchor + 1:]), int(spec.get("gap", DEFAULT_GAP)))
+            weak = morphology.rarity(words[anchor], lang)[0] < morphology.RARE
+            phrase = Phrase(ref, tuple(reversed(keys[:anchor])), tuple(keys[anchor + 1:]), int(spec.get("gap", DEFAULT_GAP)),
+                            weak, keys[partner] if weak else frozenset())
             for key in keys[anchor]:
                 compiled.phrases.setdefault(key, []).append(phrase)
 

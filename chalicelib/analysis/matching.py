@@ -67,7 +67,8 @@ class _State:
     def __init__(self, compiled: Compiled) -> None:
         self.lex = compiled
         self.info: dict[str, _Info] = {}
-        self.hot: set[str] = set()
+        self.hot: set[str] = set()  # a line with one of these is scanned
+        self.weak: dict[str, frozenset[str]] = {}  # anchor of weak-anchored phrases only → partner keys
         self.seen: set[str] = set()
         self.key_cache: dict[str, tuple[str, ...]] = {}
 
@@ -89,6 +90,7 @@ class _State:
         if len(self.seen) > _CACHE_MAX:
             self.seen.clear()
             self.hot.clear()
+            self.weak.clear()
             self.info.clear()
             self.key_cache.clear()
         self.seen.add(token)
@@ -100,7 +102,7 @@ class _State:
         if rude:
             terms.append(Term(rude[0], rude[1], rude[2], negatable=False))
         if word:
-            keys = morphology.keys(word)
+            keys = self.key_cache[token] = morphology.keys(word)
             for key in keys:
                 terms.extend(lex.by_key.get(key, ()))
                 phrases.extend(lex.phrases.get(key, ()))
@@ -109,7 +111,10 @@ class _State:
                 terms.extend(ref for prefix, ref in lex.prefixes if word.startswith(prefix))
         if terms or phrases:
             self.info[token] = _Info(tuple(dict.fromkeys(terms)), tuple(phrases))
-            self.hot.add(token)
+            if terms or not all(p.weak for p in phrases):
+                self.hot.add(token)
+            else:
+                self.weak[token] = frozenset().union(*(p.partner for p in phrases))
 
 
 _states: dict[int, _State] = {}
@@ -212,6 +217,12 @@ def _dedupe(found: list[tuple[Term, int, int, bool]]) -> list[tuple[Term, int, i
     return kept
 
 
+def _partnered(state: _State, toks: list[str]) -> bool:
+    """Whether a weak anchor of the line has its phrase's partner word in the line too."""
+    wanted = frozenset().union(*(state.weak[t] for t in toks if t in state.weak))
+    return any(not wanted.isdisjoint(state.keys(t)) for t in toks)
+
+
 def scan_line(state: _State, text: str) -> list[tuple[Term, int, int, bool]]:
     """(term, start, end, negated) for each hit in one line."""
     low = fold_line(text)
@@ -220,7 +231,7 @@ def scan_line(state: _State, text: str) -> list[tuple[Term, int, int, bool]]:
     if toks:
         for tok in set(toks).difference(state.seen):
             state.learn(tok)
-        if not state.hot.isdisjoint(toks):
+        if not state.hot.isdisjoint(toks) or (not state.weak.keys().isdisjoint(toks) and _partnered(state, toks)):
             found = _scan_hot(state, low, toks)
     # Letters split by separators ("б л я", "е.б.а.т.ь") are single-letter tokens, three or more.
     if sum(len(t) == 1 for t in toks) >= 2:
@@ -239,6 +250,8 @@ def match(document: Any, lexicons: Compiled | None = None) -> list[Hit]:
     for scene in document.scenes:
         for line in scene.lines:
             text = line.text
+            if not text:
+                continue
             for ref, start, end, negated in scan_line(state, text):
                 hits.append(Hit(ref.lexicon, ref.term, scene.index, line.number, start, end,
                                 excerpt(text, start, end), ref.intensity, negated, line.speaker, line.kind))

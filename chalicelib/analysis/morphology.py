@@ -109,6 +109,9 @@ def frequent() -> frozenset[str]:
     return frozenset(k for w in words for k in keys(fold(w)))
 
 
+RARE = 3  # rarity()[0] of a word that is neither a function word nor a frequent one
+
+
 def rarity(word: str, lang: str) -> tuple[int, int]:
     """How unlikely a phrase word is in ordinary text: function words, then frequent words, then the
     rest; longer first within each."""
@@ -121,7 +124,7 @@ def rarity(word: str, lang: str) -> tuple[int, int]:
             return (1, len(word))
     if not frequent().isdisjoint(keys(word)):
         return (2, len(word))
-    return (3, len(word))
+    return (RARE, len(word))
 
 
 def ru_term_lemma(word: str) -> str:

@@ -168,8 +168,9 @@ def rate(document: Any, catalog: Sequence[Category], lexicons: Any = None) -> Ra
     owned = owners(catalog)
     scenes = _scenes(document)
     groups: dict[tuple[str, int], _Group] = {}
-    names, texts = _names(document)
-    for hit in _unshadowed(match(document, lexicons), r):
+    hits = match(document, lexicons)
+    names, texts = _names(document, {h.line for h in hits})
+    for hit in _unshadowed(hits, r):
         scene = scenes.get(hit.scene_index)
         if scene is None or hit.kind == "character":
             continue
@@ -203,20 +204,25 @@ def rate(document: Any, catalog: Sequence[Category], lexicons: Any = None) -> Ra
                   labelling=sorted({f.labelling for f in findings if f.labelling and f.severity != "none"}))
 
 
-def _names(document: Any) -> tuple[set[str], dict[int, str]]:
-    """The characters' names (each word of each speaker, folded) and the text of every line."""
-    names: set[str] = set()
+def _names(document: Any, needed: set[int]) -> tuple[set[str], dict[int, str]]:
+    """The characters' names (each word of each speaker, folded) and the text of the lines needed."""
+    speakers: set[str] = set()
     texts: dict[int, str] = {}
     for scene in document.scenes:
         for line in scene.lines:
-            texts[line.number] = line.text
             if line.speaker:
-                names.update(w for w in re.findall(r"\w+", line.speaker.lower().replace("ё", "е")) if len(w) > 2)
+                speakers.add(line.speaker)
+            if line.number in needed:
+                texts[line.number] = line.text
+    names = {w for s in speakers for w in re.findall(r"\w+", s.lower().replace("ё", "е")) if len(w) > 2}
     return names, texts
 
 
 # A character introduced with an age under 18: "ЛИЗА (14)", "BEN (12)", "Маша, 9 лет", "Tom, 15,".
 MINOR_INTRO = re.compile(r"\b([A-ZА-ЯЁ][A-ZА-ЯЁa-zа-яё]+)\s*(?:\((\d{1,2})\)|,\s*(\d{1,2})(?:\s*(?:лет|года?|years? old))?[,.)])")
+
+
+_DIGIT = re.compile(r"\d")
 
 
 def _minor_characters(document: Any, scenes: dict[int, _Scene]) -> None:
@@ -225,7 +231,7 @@ def _minor_characters(document: Any, scenes: dict[int, _Scene]) -> None:
     minors: set[str] = set()
     for scene in document.scenes:
         for line in scene.lines:
-            if "(" in line.text or "," in line.text:
+            if ("(" in line.text or "," in line.text) and _DIGIT.search(line.text):
                 for name, a, b in MINOR_INTRO.findall(line.text):
                     age = int(a or b)
                     if 0 < age < 18:

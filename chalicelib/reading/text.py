@@ -86,6 +86,8 @@ def clean(line: str) -> tuple[str, int]:
     """One line's text (no invisible characters, one space between words (str.split's whitespace
     includes NBSP and the other Unicode spaces), trimmed) and its indentation in columns (a tab
     counts as 4)."""
+    if not line:
+        return "", 0
     stripped = line.lstrip()
     lead = len(line) - len(stripped)
     indent = lead + 3 * line.count("\t", 0, lead)
