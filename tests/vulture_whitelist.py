@@ -27,3 +27,5 @@ _._send_error_response  # chalice.local's handler calls it
 explain  # http.server's send_error signature
 _.all_items  # moto's Table.query calls it on the partition view the patch hands it
 _.visible, _.delayed  # moto's SQS reads these properties of its Message
+# Finding fields the report and the comments read (and Finding.to_dict writes by its __slots__).
+_.category_name, _.scene_label

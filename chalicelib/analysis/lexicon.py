@@ -41,9 +41,14 @@ class Term:
 
 @dataclass(frozen=True, slots=True)
 class Phrase:
+    """A multi-word term, indexed by its anchor: its rarest-looking word (the longest), so common
+    words ("в", "не", "the", "i") never make a line take the slow path."""
     ref: Term
-    words: tuple[frozenset[str], ...]  # lemma keys of each word after the first
+    before: tuple[frozenset[str], ...]  # lemma keys of the words before the anchor, nearest first
+    after: tuple[frozenset[str], ...]  # lemma keys of the words after the anchor, in order
     gap: int
+    weak: bool = False  # the anchor is a frequent word: look only where the partner word is too
+    partner: frozenset[str] = frozenset()  # lemma keys of the rarest word besides the anchor
 
 
 @dataclass
@@ -63,7 +68,7 @@ def term_keys(word: str, lang: str) -> tuple[str, ...]:
     """The keys a term's word is indexed by: its likeliest lemma (Russian), its stem (English)."""
     word = morphology.fold(word)
     if lang == "ru":
-        return morphology.ru_lemmas(word)[:1]
+        return (morphology.ru_term_lemma(word),)
     return (morphology.en_stem(word),)
 
 
@@ -85,9 +90,14 @@ def _add(compiled: Compiled, lang: str, raw: str | dict[str, Any], intensity: in
             for key in term_keys(words[0], lang):
                 compiled.by_key.setdefault(key, []).append(ref)
         else:
-            rest = tuple(frozenset(term_keys(w, lang)) for w in words[1:])
-            for key in term_keys(words[0], lang):
-                compiled.phrases.setdefault(key, []).append(Phrase(ref, rest, int(spec.get("gap", DEFAULT_GAP))))
+            ranked = sorted(range(len(words)), key=lambda k: (morphology.rarity(words[k], lang), -k), reverse=True)
+            anchor, partner = ranked[0], ranked[1]
+            keys = [frozenset(term_keys(w, lang)) for w in words]
+            weak = morphology.rarity(words[anchor], lang)[0] < morphology.RARE
+            phrase = Phrase(ref, tuple(reversed(keys[:anchor])), tuple(keys[anchor + 1:]), int(spec.get("gap", DEFAULT_GAP)),
+                            weak, keys[partner] if weak else frozenset())
+            for key in keys[anchor]:
+                compiled.phrases.setdefault(key, []).append(phrase)
 
 
 def compile_entries(entries: list[dict[str, Any]]) -> Compiled:

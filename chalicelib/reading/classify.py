@@ -41,6 +41,15 @@ _PLAY = re.compile(
     rf"^(?:(?P<kw>{_ACT}|{_SCENE})\s+(?P<num>{_WORDNUM})|(?P<numb>[^\W\d_]+)\s+(?P<kwb>{_ACT}|{_SCENE}))"
     rf"(?:\s*[.,:;—–-]?\s*(?:(?P<kw2>{_SCENE})\s+(?P<num2>{_WORDNUM})|(?P<num2b>[^\W\d_]+)\s+(?P<kw2b>{_SCENE})))?"
     r"(?P<rest>\W.*)?$", re.I)
+_PLAY_WORDS = ("действие", "акт", "act", "явление", "сцена", "картина", "scene", "пролог", "эпилог", "prologue",
+               "epilogue")
+
+
+def _play_hint(text: str) -> bool:
+    """Cheap test before _PLAY and _BOOKEND: one of their keywords starts the first or second word."""
+    return any(word.startswith(_PLAY_WORDS) for word in text[:60].lower().split(None, 2)[:2])
+
+
 _BOOKEND = re.compile(r"^(?:ПРОЛОГ|ЭПИЛОГ|PROLOGUE|EPILOGUE)(?:\W.{0,80})?$", re.I)
 
 _TRANSITION = re.compile(
@@ -125,7 +134,7 @@ def heading(text: str) -> tuple[str, str | None, int | None, int | None] | None:
             m = _NUMBERED_SLUG.match(text)
             if m:
                 return "scene", m.group("n1"), None, None
-    if len(text) <= 120:
+    if len(text) <= 120 and _play_hint(text):
         m = _PLAY.match(text)
         if m:
             kw = m.group("kw") or m.group("kwb")
@@ -163,14 +172,20 @@ def cue(text: str) -> str | None:
 def prefix(text: str, counts: dict[str, int] | None) -> tuple[str, str] | None:
     """(speaker, speech) for ``ИВАН. Текст``, ``ИВАН (тихо). Текст`` or ``Иван: текст``.
     With ``counts`` None, every candidate is returned (the counting pass)."""
-    if ":" not in text[:120] and "." not in text[:120]:
+    head = text[:120]
+    colon = ":" in head
+    if not colon and "." not in head:
         return None
-    m = _PREFIX_CAPS.match(text)
+    letters = 0
+    while letters < len(text) and text[letters].isalpha():
+        letters += 1
+    caps = _is_upper(text[:letters])  # an upper-case prefix's name starts with an upper-case word
+    m = _PREFIX_CAPS.match(text) if caps else None
     if m and _is_upper(m.group("name")) and not _NOT_A_NAME.match(m.group("name")):
         name = m.group("name")
         if counts is None or counts.get(name, 0) >= 2 or m.group("paren"):
             return name, m.group("rest")
-    m = _PREFIX_COLON.match(text)
+    m = _PREFIX_COLON.match(text) if colon else None
     if m and not _is_upper(m.group("name")) and all(w[:1].isupper() for w in m.group("name").split()) \
             and not _NOT_A_NAME.match(m.group("name")):
         name = m.group("name")

@@ -86,6 +86,8 @@ def clean(line: str) -> tuple[str, int]:
     """One line's text (no invisible characters, one space between words (str.split's whitespace
     includes NBSP and the other Unicode spaces), trimmed) and its indentation in columns (a tab
     counts as 4)."""
+    if not line:
+        return "", 0
     stripped = line.lstrip()
     lead = len(line) - len(stripped)
     indent = lead + 3 * line.count("\t", 0, lead)
@@ -112,6 +114,8 @@ _DIGITS = re.compile(r"\d+")
 
 
 def is_noise(text: str) -> bool:
+    if len(text) > 40:  # neither a page number nor a continuation marker is this long
+        return False
     return bool(_PAGE_NUMBER.match(text) or _MARKER.match(text))
 
 
@@ -168,7 +172,8 @@ def join_hyphenated(raws: list[Raw]) -> list[Raw]:
     i = 0
     while i < len(raws):
         raw = raws[i]
-        while (i + 1 < len(raws) and _HYPHEN_END.search(raw.text) and raws[i + 1].text[:1].islower()):
+        while (i + 1 < len(raws) and raw.text.endswith("-") and _HYPHEN_END.search(raw.text)
+               and raws[i + 1].text[:1].islower()):
             nxt = raws[i + 1].text
             head = raw.text if _PARTICLE.match(nxt) else raw.text[:-1]
             raw = Raw(head + nxt, raw.indent)
