@@ -82,6 +82,8 @@ class _Builder:
                                           "description": "the new resource" if spec.status == 201 else "where to go"}}
         if spec.response:
             ok["content"] = {"application/json": {"schema": self.ref(spec.response)}}
+            if spec.produces:  # the same answer in another format (e.g. ?format=xlsx)
+                ok["content"][spec.produces] = {"schema": BINARY}
         elif spec.produces:
             ok["content"] = {spec.produces: {"schema": BINARY}}
         responses: dict[str, Any] = {str(spec.status): ok}

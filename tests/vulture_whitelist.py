@@ -27,3 +27,4 @@ _._send_error_response  # chalice.local's handler calls it
 explain  # http.server's send_error signature
 _.all_items  # moto's Table.query calls it on the partition view the patch hands it
 _.visible, _.delayed  # moto's SQS reads these properties of its Message
+_.on_analysis  # the analysis queue's handler (chalicelib/routes/review.py), called by Lambda

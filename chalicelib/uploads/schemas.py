@@ -122,6 +122,12 @@ class FileOut(BaseModel):
     updated_at: str
     upload: Optional[UploadPlan] = None
     refer: ReferSummary
+    rating: Optional[Audience] = Field(None, description="the final age rating (after people's overrides); "
+                                       "null until the file is rated (db_ready)")
+    ai_rating: Optional[Audience] = Field(None, description="the analyzers' rating alone")
+    rated_at: Optional[str] = None
+    analysis_run: int = Field(0, description="re-analyses asked for (POST /files/{id}/analysis)")
+    text_available: bool = Field(False, description="GET /files/{id}/text serves the derived plain text")
 
 
 class SignedPart(BaseModel):
