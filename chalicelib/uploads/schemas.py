@@ -118,6 +118,8 @@ class FileOut(BaseModel):
     target_audience: Optional[str]
     sha256: Optional[str]
     error: Optional[str] = None
+    error_code: Optional[str] = Field(None, description="why, for machines: `unclaimed` (no analyzer picked it "
+                                      "up; POST /files/{id}/refer retries), `unreadable`, ...")
     created_at: str
     updated_at: str
     upload: Optional[UploadPlan] = None
