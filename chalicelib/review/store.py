@@ -80,28 +80,38 @@ def ratings(file_id: str) -> tuple[str, str]:
 def settle(row: FileRow, run: int | None = None) -> str:
     """Write the file's ratings; the first time, move ``ready`` → ``db_ready`` in the same write.
     Later (another analyzer's result, a re-analysis, a person's override) the ratings change in
-    place and the sequence counts the event; nothing moves backwards."""
-    final, ai = ratings(row.file_id)
-    actions = [FileRow.rating.set(final), FileRow.ai_rating.set(ai), FileRow.rated_at.set(iso(now()))]
-    if run is not None and (row.rated_run is None or int(row.rated_run) < run):
-        actions.append(FileRow.rated_run.set(run))
-    for _ in range(3):
+    place and the sequence counts the event; nothing moves backwards.
+
+    Optimistic: each write is conditional on the ``rating_version`` read *before* the findings
+    were read, so of two settles racing (two analyzers' results at once) the one that read too
+    early loses, reads again and writes what both wrote."""
+    for _ in range(5):
+        version = int(row.rating_version or 0)
+        final, ai = ratings(row.file_id)
+        same = FileRow.rating_version == version
+        if version == 0:
+            same |= FileRow.rating_version.does_not_exist()
+        actions = [FileRow.rating.set(final), FileRow.ai_rating.set(ai), FileRow.rated_at.set(iso(now())),
+                   FileRow.rating_version.set(version + 1)]
+        if run is not None and (row.rated_run is None or int(row.rated_run) < run):
+            actions.append(FileRow.rated_run.set(run))
         if row.status == FileStatus.PROCESSING:  # a result stored, its move to ready lost in a crash
             transition(row, FileStatus.READY)
         elif row.status == FileStatus.READY:
-            if transition(row, FileStatus.DB_READY, actions=actions):
+            if transition(row, FileStatus.DB_READY, actions=actions, condition=same):
                 count("FilesRated")
                 return FileStatus.DB_READY.value
         elif row.status == FileStatus.DB_READY:
-            unchanged = (row.rating == final and row.ai_rating == ai
-                         and (run is None or (row.rated_run is not None and int(row.rated_run) >= run)))
-            if unchanged or guarded_update(row, [*actions, FileRow.sequence.add(1)],
-                                           FileRow.status == FileStatus.DB_READY.value):
+            if (row.rating == final and row.ai_rating == ai
+                    and (run is None or (row.rated_run is not None and int(row.rated_run) >= run))):
+                return "unchanged"
+            if guarded_update(row, [*actions, FileRow.sequence.add(1)],
+                              (FileRow.status == FileStatus.DB_READY.value) & same):
                 return "rated"
         else:
             return "skipped"
         row.refresh(consistent_read=True)
-    return "conflict"
+    raise RuntimeError(f"the rating of {row.file_id} kept changing; the message will be retried")
 
 
 def finding(file_id: str, finding_id: str) -> dict[str, Any] | None:

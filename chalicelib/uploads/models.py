@@ -88,6 +88,7 @@ class FileRow(db.KadrModel):
     rating = UnicodeAttribute(null=True)  # final: after people's severity overrides
     ai_rating = UnicodeAttribute(null=True)  # from the analyzers' findings alone
     rated_at = UnicodeAttribute(null=True)
+    rating_version = NumberAttribute(null=True)  # +1 with every rating write (optimistic concurrency)
     analysis_run = NumberAttribute(default=0)  # re-analyses asked for (POST /files/{id}/analysis)
     rated_run = NumberAttribute(null=True)  # the run whose findings are written
     comment_count = NumberAttribute(default=0)
