@@ -341,3 +341,32 @@ def test_the_worst_report_stays_under_6_mb_and_says_it_was_cut() -> None:
 def test_external_category_names_map_onto_the_catalog(aws, name: str, expected: str | None) -> None:
     found = pipeline.catalog().find(name)
     assert (found.id if found else None) == expected
+
+
+def test_a_settle_that_read_too_early_loses_and_reads_again(http, aws, monkeypatch) -> None:
+    """Two analyzers' results settle at once: the one whose findings read came before the other's
+    write must not overwrite the newer rating with its stale one."""
+    from chalicelib.review import store
+    from chalicelib.status import guarded_update
+
+    file_id = upload(http, aws)
+    rated = analyze(http, aws, file_id)
+    true_final, true_ai = store.ratings(file_id)
+    real = store.ratings
+    calls = []
+
+    def racing(fid: str) -> tuple[str, str]:
+        calls.append(fid)
+        if len(calls) == 1:  # meanwhile another settle writes its (correct) rating
+            other = FileRow.get(fid, consistent_read=True)
+            guarded_update(other, [FileRow.rating.set(true_final), FileRow.ai_rating.set(true_ai),
+                                   FileRow.rating_version.set(int(other.rating_version) + 1)], None)
+            return "6+", "6+"  # this settle's findings read came too early
+        return real(fid)
+
+    monkeypatch.setattr(store, "ratings", racing)
+    stale = FileRow.get(file_id, consistent_read=True)
+    store.settle(stale, run=1)
+    after = FileRow.get(file_id, consistent_read=True)
+    assert len(calls) == 2 and (after.rating, after.ai_rating) == (true_final, true_ai) != ("6+", "6+")
+    assert int(after.rating_version) == int(rated.rating_version) + 2 and int(after.rated_run) == 1
