@@ -87,7 +87,8 @@ def main(argv: list[str] | None = None) -> None:
 
         catalog.import_workbook(DEFAULT_CATALOG.read_bytes())
         data = script_bytes(args.kb)
-        print(f"screenplay: {len(data) / 1024:.0f} KB, {data.count(b'\n') + 1} lines", flush=True)
+        lines = data.count(b"\n") + 1
+        print(f"screenplay: {len(data) / 1024:.0f} KB, {lines} lines", flush=True)
         runs = []
         for n in range(args.runs):
             result = run(stack.api_url, stack.tokens["uploader"], data)
