@@ -136,9 +136,10 @@ def analyze(file_id: str, issue: int) -> str:
         return "skipped"
     if int(row.refer_issue or 0) != issue or row.status not in refer.STORED:
         return "stale"
-    done = _result(file_id, rules.BUILTIN_SUB)
-    if done is not None and int(done.refer_issue) == issue:
-        return ingest(file_id, rules.BUILTIN_SUB)  # a redelivery: the result is in, write it
+    if _result(file_id, rules.BUILTIN_SUB) is not None:
+        # A redelivery, or a re-issued key of a file the built-in has rated: its result is in,
+        # write it (idempotent). Rating again is the owner's POST /files/{id}/analysis.
+        return ingest(file_id, rules.BUILTIN_SUB)
     now_state = refer.state(row)
     if now_state.window is None:
         logger().warning("built-in analyzer: the key expired before it came", extra={"file_id": file_id})

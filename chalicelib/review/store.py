@@ -2,6 +2,7 @@
 file's findings and comments, and settle the rating (``ready`` → ``db_ready``)."""
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from chalicelib.clock import iso
@@ -12,22 +13,17 @@ from chalicelib.review.models import COMMENT, FINDING, MARK, CommentItem, Findin
 from chalicelib.status import FileStatus, guarded_update, transition
 from chalicelib.uploads.models import FileRow
 
-FINDING_FIELDS = ("id", "analyzer", "category", "category_name", "severity", "age", "ages", "basis", "qualifiers",
-                  "scene", "scene_label", "heading", "line", "excerpt", "evidence", "labelling", "advice", "comment",
-                  "written_at")
 COMMENT_FIELDS = ("id", "source", "author", "finding_id", "category", "severity", "scene", "text", "created_at")
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, list):
-        return [_plain(v) for v in value]
-    return value
-
-
 def finding_dict(item: FindingItem) -> dict[str, Any]:
-    return {name: _plain(getattr(item, name)) for name in FINDING_FIELDS}
+    return {"id": item.id, "analyzer": item.analyzer, **json.loads(item.data)}
+
+
+def finding_item(file_id: str, attrs: dict[str, Any]) -> FindingItem:
+    data = {k: v for k, v in attrs.items() if k not in ("id", "analyzer")}
+    return FindingItem(file_id, FINDING + attrs["id"], id=attrs["id"], analyzer=attrs["analyzer"],
+                       data=json.dumps(data, ensure_ascii=False, separators=(",", ":")))
 
 
 def comment_dict(item: CommentItem) -> dict[str, Any]:
@@ -62,7 +58,7 @@ def write_findings(file_id: str, analyzer: str, items: list[dict[str, Any]], sha
                                           attributes_to_get=["file_id", "sk", "id"]) if i.id not in keep]
     with FindingItem.batch_write() as batch:
         for attrs in items:
-            batch.save(FindingItem(file_id, FINDING + attrs["id"], **attrs))
+            batch.save(finding_item(file_id, attrs))
         for item in stale:
             batch.delete(item)
     MarkItem(file_id, MARK + analyzer, sha256=sha256, run=run, findings=len(items), written_at=iso(now())).save()

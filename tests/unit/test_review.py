@@ -103,13 +103,13 @@ def test_a_stored_screenplay_goes_to_the_built_in_analyzer_and_ends_db_ready(htt
 def test_duplicate_deliveries_change_nothing_twice(http, aws) -> None:
     file_id = upload(http, aws)
     row = analyze(http, aws, file_id)
-    findings = {i.id: i.written_at for i in FindingItem.query(file_id)}
+    findings = {i.id: i.data for i in FindingItem.query(file_id)}
     sequence = int(row.sequence)
     message = {"action": "analyze", "file_id": file_id, "issue": 1}
     deliver(http, aws, message, message, {"action": "ingest", "file_id": file_id, "analyzer": rules.BUILTIN_SUB})
     again = FileRow.get(file_id, consistent_read=True)
     assert again.status == FileStatus.DB_READY and int(again.sequence) == sequence
-    assert {i.id: i.written_at for i in FindingItem.query(file_id)} == findings
+    assert {i.id: i.data for i in FindingItem.query(file_id)} == findings
 
 
 def test_a_crash_between_findings_and_the_move_resumes(http, aws) -> None:
