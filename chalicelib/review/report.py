@@ -20,6 +20,8 @@ from chalicelib.status import FileStatus
 from chalicelib.uploads.models import FileRow
 
 BUDGET = 5_000_000  # bytes of Lambda payload for the whole report (of 6,291,456)
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+XLSX_INLINE_MAX = 4_000_000  # bytes of workbook sent in the response (base64: 5.3 MB); larger: via S3
 SHARES = {"categories": 0.1, "scenes": 0.2, "exceedances": 0.3, "findings": 0.4}
 PUBLIC = ("id", "category", "category_name", "severity", "age", "basis", "qualifiers", "scene", "scene_label",
           "line", "excerpt", "evidence", "labelling", "advice", "analyzer")
@@ -71,11 +73,25 @@ def build(row: FileRow) -> dict[str, Any]:
     return render(row, effective_findings(row), row.target_audience)
 
 
-def workbook(row: FileRow) -> bytes:
+def workbook(row: FileRow) -> tuple[bytes | None, str | None]:
+    """(the workbook, None) when it fits a Lambda response; else (None, a presigned GET of it in
+    S3): binary bodies travel base64 (4/3 of their size) inside Lambda's 6 MB."""
+    import hashlib
+
+    from chalicelib.provider import client, settings
     from chalicelib.review import workbook as excel
+    from chalicelib.uploads.objects import content_disposition
 
     findings = effective_findings(row)
-    return excel.write(render(row, findings, row.target_audience), findings)
+    data = excel.write(render(row, findings, row.target_audience), findings)
+    if len(data) <= XLSX_INLINE_MAX:
+        return data, None
+    key = f"reports/{row.file_id}/{hashlib.sha256(data).hexdigest()[:32]}.xlsx"
+    s3 = client("s3")
+    s3.put_object(Bucket=settings().media_bucket, Key=key, Body=data, ContentType=XLSX)
+    return None, s3.generate_presigned_url("get_object", ExpiresIn=settings().presign_ttl, Params={
+        "Bucket": settings().media_bucket, "Key": key,
+        "ResponseContentDisposition": content_disposition(f"report-{row.file_id}.xlsx")})
 
 
 def render(row: FileRow, findings: list[dict[str, Any]], target: str | None) -> dict[str, Any]:

@@ -12,12 +12,17 @@ FINDING_COLUMNS = ("scene", "scene_label", "heading", "line", "category", "categ
 _FORMULA_START = ("=", "+", "-", "@")
 
 
+CELL_MAX = 1000  # characters a cell shows (basis, advice, headings): bounds the workbook's size and time
+
+
 def _cell(value: Any) -> Any:
     """Text that a spreadsheet would run as a formula is written as text (a leading apostrophe)."""
     if isinstance(value, (list, tuple)):
         value = ", ".join(str(v) for v in value)
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
+    if isinstance(value, str):
+        value = value if len(value) <= CELL_MAX else value[:CELL_MAX - 1] + "…"
+        if value.startswith(_FORMULA_START):
+            return "'" + value
     return value
 
 
@@ -51,7 +56,8 @@ def write(report: dict[str, Any], findings: list[dict[str, Any]]) -> bytes:
     for f in ordered:
         if rules.exceeds(f.get("age"), target):
             over.append([f.get("scene"), _cell(f.get("scene_label")), f.get("line"), _cell(f.get("category_name")),
-                         f["severity"], f.get("age"), target, _cell(f.get("excerpt")), _cell(rules.advice(f, target)),
+                         f["severity"], f.get("age"), target, _cell(f.get("excerpt")),
+                         _cell(rules.advice(f, target)),
                          f["id"]])
     out = io.BytesIO()
     book.save(out)

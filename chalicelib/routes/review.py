@@ -73,11 +73,14 @@ def post_recommendation(ctx: http.RequestContext, file_id: str) -> dict:
 @api.route("/files/{file_id}/report", roles=UPLOADER, tags=["rating"], errors=[409],
            summary="Rating, exceedances with advice, findings by scene and category (?format=xlsx: a workbook; "
                    "send Accept: the xlsx type)", query="review.schemas:ReportQuery",
-           response="review.schemas:Report", produces=XLSX)
+           response="review.schemas:Report", produces=XLSX, alternative=(302, None))
 def get_report(ctx: http.RequestContext, file_id: str) -> Response:
     row = uploads.owned(file_id, ctx.principal)
     if ctx.query.format == "xlsx":
-        return Response(body=report.workbook(row), headers={
+        data, url = report.workbook(row)
+        if url:  # too large for a Lambda response: a short-lived link to it in S3
+            return http.text_or_redirect(None, url)
+        return Response(body=data, headers={
             "Content-Type": XLSX, "Content-Disposition": f'attachment; filename="report-{file_id}.xlsx"'})
     return http.json_response(report.build(row))
 

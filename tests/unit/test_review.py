@@ -370,3 +370,19 @@ def test_a_settle_that_read_too_early_loses_and_reads_again(http, aws, monkeypat
     after = FileRow.get(file_id, consistent_read=True)
     assert len(calls) == 2 and (after.rating, after.ai_rating) == (true_final, true_ai) != ("6+", "6+")
     assert int(after.rating_version) == int(rated.rating_version) + 2 and int(after.rated_run) == 1
+
+
+def test_a_workbook_too_large_for_a_lambda_response_comes_from_s3(http, aws, monkeypatch) -> None:
+    from openpyxl import load_workbook
+
+    file_id = upload(http, aws)
+    analyze(http, aws, file_id)
+    monkeypatch.setattr(report, "XLSX_INLINE_MAX", 1000)
+    response = get(http, f"/files/{file_id}/report?format=xlsx", Accept=XLSX)
+    assert response.status_code == 302, response.body
+    from urllib.parse import unquote, urlparse
+
+    key = unquote(urlparse(response.headers["Location"]).path).lstrip("/").removeprefix(aws.settings.media_bucket + "/")
+    assert key.startswith(f"reports/{file_id}/") and key.endswith(".xlsx")
+    data = aws.client("s3").get_object(Bucket=aws.settings.media_bucket, Key=key)["Body"].read()
+    assert load_workbook(io.BytesIO(data), read_only=True).sheetnames[0] == "Summary"
