@@ -91,6 +91,9 @@ class _Builder:
             status, content_type = spec.alternative
             responses[str(status)] = {"description": _STATUS_TEXT.get(status, "OK"),
                                       **({"content": {content_type: {"schema": BINARY}}} if content_type else {})}
+            if status == 302:
+                responses[str(status)]["headers"] = {"Location": {"required": True, "schema": {"type": "string"},
+                                                                  "description": "where to go"}}
         for code in sorted(errors):
             responses[str(code)] = {"description": _ERROR_TEXT.get(code, "Error"), "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
