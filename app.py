@@ -9,7 +9,9 @@ from chalicelib.pages import listing, store, views
 from chalicelib.provider import settings
 from chalicelib.refer import results as refer_results
 from chalicelib.refer import service as refer
+from chalicelib.review import pipeline as analysis
 from chalicelib.routes import catalog as catalog_routes
+from chalicelib.routes import review as review_routes
 from chalicelib.uploads import events as upload_events
 from chalicelib.uploads import service as uploads
 
@@ -20,6 +22,7 @@ app.api.binary_types.append(XLSX)  # API Gateway passes workbooks as bytes, both
 api = http.Api(app)
 
 app.register_blueprint(catalog_routes.blueprint)
+app.register_blueprint(review_routes.blueprint)
 
 
 # ---------------------------------------------------------------- service
@@ -211,7 +214,10 @@ def read_refer(ctx: http.RequestContext, file_id: str) -> dict:
            summary="Issue a new refer key (restarts rotation; the old key dies at once)",
            response="refer.schemas:ReferOut", errors=[409])
 def reissue_refer(ctx: http.RequestContext, file_id: str) -> dict:
-    return refer.view(refer.reissue(uploads.owned(file_id, ctx.principal)), ctx.base_url)
+    """Also from `error` when the last key expired with no download ("no analyzer picked it up")."""
+    row = refer.reissue(uploads.owned(file_id, ctx.principal))
+    analysis.key_issued(row)
+    return refer.view(row, ctx.base_url)
 
 
 @api.route("/download/{refer_key}", roles=ANALYZER, summary="Download a file by refer key (302 to S3)",
@@ -231,6 +237,7 @@ def download_by_key(ctx: http.RequestContext, refer_key: str) -> Response:
 def post_result(ctx: http.RequestContext, refer_key: str) -> Response:
     """The first accepted result moves the file to `ready`. The same document again answers 200."""
     accepted = refer_results.store(refer_key, ctx.principal, ctx.body.model_dump(mode="json"))
+    analysis.result_stored(accepted["file_id"], accepted["analyzer"])  # findings, then db_ready
     return http.json_response(accepted, 201 if accepted["created"] else 200)
 
 
@@ -246,6 +253,7 @@ def result_upload(ctx: http.RequestContext, refer_key: str) -> dict:
            response="refer.schemas:ResultAccepted", status=201, errors=[409, 413, 422])
 def store_result_upload(ctx: http.RequestContext, refer_key: str, upload_id: str) -> Response:
     accepted = refer_results.store_uploaded(refer_key, ctx.principal, upload_id)
+    analysis.result_stored(accepted["file_id"], accepted["analyzer"])
     return http.json_response(accepted, 201 if accepted["created"] else 200)
 
 

@@ -44,6 +44,8 @@ class Settings:
     download_url_ttl: int
     results_table: str
     violations_table: str
+    analysis_queue: str
+    findings_table: str
     local: bool
 
     def secret_problem(self) -> str | None:
@@ -109,6 +111,10 @@ def from_env() -> Settings:
         download_url_ttl=min(300, _int("KADR_DOWNLOAD_URL_TTL", 300)),
         results_table=os.environ.get("KADR_RESULTS_TABLE", f"kadr-{stage}-results"),
         violations_table=os.environ.get("KADR_VIOLATIONS_TABLE", f"kadr-{stage}-violations"),
+        # The built-in analyzer's work and the ingestion of every analyzer's result (chalicelib.review).
+        analysis_queue=os.environ.get("KADR_ANALYSIS_QUEUE", f"kadr-{stage}-analysis"),
+        # Findings, comments and the owner's conclusion, one partition per file.
+        findings_table=os.environ.get("KADR_FINDINGS_TABLE", f"kadr-{stage}-findings"),
         # Set only by the local stack (infra/stack.py); relaxes nothing but the secret's length.
         local=os.environ.get("KADR_LOCAL") == "1",
     )

@@ -82,6 +82,8 @@ class _Builder:
                                           "description": "the new resource" if spec.status == 201 else "where to go"}}
         if spec.response:
             ok["content"] = {"application/json": {"schema": self.ref(spec.response)}}
+            if spec.produces:  # the same answer in another format (e.g. ?format=xlsx)
+                ok["content"][spec.produces] = {"schema": BINARY}
         elif spec.produces:
             ok["content"] = {spec.produces: {"schema": BINARY}}
         responses: dict[str, Any] = {str(spec.status): ok}
@@ -89,6 +91,9 @@ class _Builder:
             status, content_type = spec.alternative
             responses[str(status)] = {"description": _STATUS_TEXT.get(status, "OK"),
                                       **({"content": {content_type: {"schema": BINARY}}} if content_type else {})}
+            if status == 302:
+                responses[str(status)]["headers"] = {"Location": {"required": True, "schema": {"type": "string"},
+                                                                  "description": "where to go"}}
         for code in sorted(errors):
             responses[str(code)] = {"description": _ERROR_TEXT.get(code, "Error"), "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}

@@ -21,10 +21,13 @@ def test_chalice_package_builds_every_handler(tmp_path: Path) -> None:
                  if res["Type"] == "AWS::Serverless::Function"}
     assert {props["Handler"] for props in functions.values()} == {
         "app.app", "app.count_views", "app.report_views_backlog", "app.on_upload_stored", "app.sweep_stale_uploads",
-        "app.on_refer_timer", "app.repair_refer_timers"}
+        "app.on_refer_timer", "app.repair_refer_timers", "chalicelib.routes.review.on_analysis"}
+    analysis = next(props for props in functions.values() if props["Handler"].endswith(".on_analysis"))
+    assert analysis["Timeout"] == 300 and analysis["MemorySize"] == 1024  # .chalice lambda_functions
     env_vars = functions["APIHandler"]["Environment"]["Variables"]
     assert env_vars["KADR_PAGES_TABLE"] == "kadr-dev-pages" and env_vars["KADR_FILES_TABLE"] == "kadr-dev-files"
-    assert {"PagesTable", "FilesTable", "ResultsTable", "MediaBucket", "ViewsQueue", "ReferQueue"} <= set(template["Resources"])
+    assert {"PagesTable", "FilesTable", "ResultsTable", "MediaBucket", "ViewsQueue", "ReferQueue",
+            "FindingsTable", "AnalysisQueue"} <= set(template["Resources"])
     # API Gateway's own answers in the error shape: an unknown path or method is a JSON 404.
     api = template["Resources"]["RestAPI"]
     assert api["Type"] == "AWS::Serverless::Api" and api["Properties"]["DefinitionBody"]["paths"]

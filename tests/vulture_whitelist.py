@@ -29,3 +29,4 @@ _.all_items  # moto's Table.query calls it on the partition view the patch hands
 _.visible, _.delayed  # moto's SQS reads these properties of its Message
 # Finding fields the report and the comments read (and Finding.to_dict writes by its __slots__).
 _.category_name, _.scene_label
+_.on_analysis  # the analysis queue's handler (chalicelib/routes/review.py), called by Lambda
