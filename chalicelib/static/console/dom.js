@@ -64,6 +64,11 @@ export function failure(what, err, retry) {
   const box = h("div", { class: "state error", role: "alert" },
     h("p", {}, h("strong", {}, what)),
     h("p", { class: "message" }, describe(err)));
+  const details = Array.isArray(err && err.details) ? err.details.filter((d) => d && d.msg).slice(0, 5) : [];
+  if (details.length) {
+    box.append(h("ul", { class: "details" }, details.map((d) => h("li", {},
+      Array.isArray(d.loc) && d.loc.length ? `${d.loc.filter((x) => typeof x === "string").join(".") || "body"}: ` : "", d.msg))));
+  }
   if (retry) box.append(h("button", { type: "button", onclick: retry }, "Try again"));
   return box;
 }
