@@ -92,8 +92,8 @@ function renderResumable(box, owner, navigate) {
     h("ul", { class: "plain" }, records.map((record) => {
       const pick = h("input", { type: "file", "aria-label": `Choose ${record.name} again to resume` });
       const msg = h("div", { "aria-live": "polite" });
-      const resume = h("button", { type: "button", class: "primary" }, "Resume");
-      const discard = h("button", { type: "button" }, "Discard");
+      const resume = h("button", { type: "button", class: "primary", "aria-label": `Resume ${record.name}` }, "Resume");
+      const discard = h("button", { type: "button", "aria-label": `Discard ${record.name}` }, "Discard");
       resume.addEventListener("click", async () => {
         const file = pick.files[0];
         if (!uploads.matches(record, file)) {

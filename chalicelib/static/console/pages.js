@@ -101,7 +101,7 @@ function renderPage(root, page) {
     replace(items, state.page.items.length ? state.page.items.map((item, i) => itemCard(item, i)) : [h("li", {}, empty("This page has no items yet."))]);
     if (focusItemId) {
       const target = items.querySelector(`[data-item="${focusItemId}"] [data-action="${focusAction}"]`)
-        || items.querySelector(`[data-item="${focusItemId}"] button`);
+        || items.querySelector(`[data-item="${focusItemId}"] button:not([disabled])`);
       if (target) target.focus();
     }
   }

@@ -1,0 +1,346 @@
+"""The web console end to end in headless Chromium (Debian's package, driven by Playwright through
+its ``executable_path``; no browser is ever downloaded), against the integration tests' stack.
+
+Every request the browser makes is recorded, and each test asserts that none went anywhere but
+127.0.0.1, so the console, /docs and /redoc are
+shown to work with no internet. Screenshots go to ``.kadr/artifacts/console/`` (path printed).
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from pathlib import Path
+from typing import Any, Iterator
+from urllib.parse import urlsplit
+
+import pytest
+
+from infra.stack import ROOT
+from tests.helpers import Api
+
+CHROMIUM = Path(os.environ.get("KADR_CHROMIUM", "/usr/bin/chromium"))
+ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+        "--disable-component-update", "--disable-sync", "--no-first-run"]
+ARTIFACTS = ROOT / ".kadr" / "artifacts" / "console"
+LOCAL_HOSTS = {"127.0.0.1"}
+SCREENPLAY = ("INT. KITCHEN - NIGHT\n\nIVAN pours tea.\n\nIVAN\nThe console uploads this.\n\n"
+              "EXT. STREET - DAY\n\nMARIA walks past.\n")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    if not CHROMIUM.exists():
+        pytest.fail(f"Chromium is missing at {CHROMIUM}: install Debian's package "
+                    f"(apt-get install -y --no-install-recommends chromium; .ci/run does it)", pytrace=False)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)
+        yield launched
+        launched.close()
+
+
+class Session:
+    """One browser context with the outside-request guard, console errors and screenshots."""
+
+    def __init__(self, browser: Any, base: str, width: int, height: int) -> None:
+        self.base = base
+        self.context = browser.new_context(viewport={"width": width, "height": height})
+        self.outside: list[str] = []
+        self.requests: list[str] = []
+        self.errors: list[str] = []
+        self.page = self.context.new_page()
+        self.page.on("request", self._record)
+        self.page.on("pageerror", lambda exc: self.errors.append(f"page error: {exc}"))
+        self.page.on("dialog", lambda dialog: dialog.accept())
+        self.page.set_default_timeout(20_000)
+
+    def _record(self, request: Any) -> None:
+        """Every request the page makes, and those for anywhere but 127.0.0.1 (of which there
+        must be none). Recorded, not intercepted: routing would carry every uploaded part's
+        bytes through the driver."""
+        url = request.url
+        self.requests.append(url)
+        parts = urlsplit(url)
+        if parts.scheme in ("http", "https", "ws", "wss") and parts.hostname not in LOCAL_HOSTS:
+            self.outside.append(url)
+
+    def shot(self, name: str, full_page: bool = True) -> Path:
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        path = ARTIFACTS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=full_page)
+        print(f"\nscreenshot: {path}")
+        return path
+
+    def sign_in_as(self, role: str) -> None:
+        """The local stack's sign-in buttons (its config route offers the tokens)."""
+        self.page.goto(self.base + "/")
+        self.page.get_by_role("button", name=f"Sign in as {role}").click()
+        self.page.wait_for_selector("#sign-out")
+
+    def close(self) -> None:
+        self.context.close()
+        assert self.outside == [], f"requests left 127.0.0.1: {self.outside}"
+        assert self.errors == [], self.errors
+
+
+@pytest.fixture
+def session(browser: Any, api: Api) -> Iterator[Session]:
+    opened = Session(browser, api.base, 1280, 900)
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def phone(browser: Any, api: Api) -> Iterator[Session]:
+    opened = Session(browser, api.base, 375, 800)
+    yield opened
+    opened.close()
+
+
+def _screenplay(tmp_path: Path) -> Path:
+    path = tmp_path / "kitchen.txt"
+    path.write_text(SCREENPLAY, encoding="utf-8")
+    return path
+
+
+def _status(page: Any) -> str:
+    return page.get_attribute("#file-status [data-status]", "data-status")
+
+
+def test_sign_in_upload_and_watch_the_status_change_live(session: Session, api: Api, stack: Any,
+                                                         tmp_path: Path) -> None:
+    page = session.page
+    page.goto(api.base + "/")
+    page.wait_for_selector("text=Local stack")
+    session.shot("01-sign-in")
+    session.sign_in_as("uploader")
+    page.get_by_role("link", name="Upload", exact=True).click()
+    page.set_input_files("input[type=file]", str(_screenplay(tmp_path)))
+    page.get_by_label("Target audience").select_option("12+")
+    # Every status the file view shows, as it changes, without any reload of the page.
+    page.get_by_role("button", name="Upload", exact=True).click()
+    page.wait_for_url(re.compile(r".*#/files/[0-9a-f]+$"))
+    file_id = page.url.rsplit("/", 1)[1]
+    page.wait_for_selector("#file-status [data-status]")
+    page.evaluate("""() => { window.seen = [document.querySelector('#file-status [data-status]').dataset.status];
+        new MutationObserver(() => { const s = document.querySelector('#file-status [data-status]');
+          if (s && window.seen[window.seen.length - 1] !== s.dataset.status) window.seen.push(s.dataset.status); })
+        .observe(document.querySelector('#file-status'), {childList: true, subtree: true}); }""")
+    page.wait_for_function("() => ['processing', 'ready', 'db_ready'].includes("
+                           "document.querySelector('#file-status [data-status]').dataset.status)", timeout=30_000)
+    seen = page.evaluate("window.seen")
+    assert seen[-1] in ("processing", "ready", "db_ready"), seen
+    statuses = ["pending", "processing", "ready", "db_ready"]
+    assert [statuses.index(s) for s in seen] == sorted(statuses.index(s) for s in seen), f"went backwards: {seen}"
+    # The refer-key download URL arrives with the move to processing (live or by polling).
+    page.wait_for_function("() => (document.querySelector('#refer-url') || {}).value")
+    assert re.search(r"/download/[A-Za-z0-9_-]{20,}$", page.input_value("#refer-url"))
+    mode = page.get_attribute("#live-mode", "data-mode")
+    # Extension point: once the WebSocket gateway is in this stack (config "ws"), mode is "live".
+    assert mode == ("live" if json.loads(api.get("/console/config.json").text)["ws"] else "polling"), mode
+
+    stored = api.get(f"/files/{file_id}", role="uploader").json()
+    assert stored["filename"] == "kitchen.txt" and stored["target_audience"] == "12+"
+    assert stored["size"] == len(SCREENPLAY.encode()) and stored["status"] in ("processing", "ready", "db_ready")
+
+    if ("GET", "/files/{file_id}/report") in _routes(stack):
+        # The rating service is merged: the report appears once the file is db_ready.
+        page.wait_for_selector("#rating", timeout=60_000)
+        assert page.inner_text("#rating").strip() in ("0+", "6+", "12+", "16+", "18+")
+        page.wait_for_selector("text=Findings by scene")
+    else:
+        assert "being analysed" in page.inner_text("#report-waiting")
+    # The target audience is settable after the upload started (PATCH /files/{id}) — or says why not.
+    page.get_by_label("Target audience").select_option("16+")
+    page.get_by_role("button", name="Save target").click()
+    if ("PATCH", "/files/{file_id}") in _routes(stack):
+        page.wait_for_selector("text=Saved.")
+        assert api.get(f"/files/{file_id}", role="uploader").json()["target_audience"] == "16+"
+    else:
+        page.wait_for_selector("text=not available on this server yet")
+    session.shot("02-file-live")
+
+    page.get_by_role("link", name="Files", exact=True).click()
+    page.wait_for_selector(f"a[href='#/files/{file_id}']")
+    assert page.get_by_role("link", name="kitchen.txt").count() >= 1
+    session.shot("03-files-list")
+
+
+def _routes(stack: Any) -> set[tuple[str, str]]:
+    return {(method, path) for path, methods in stack.app.routes.items() for method in methods}
+
+
+def test_an_upload_resumes_after_a_reload(session: Session, api: Api, tmp_path: Path) -> None:
+    """A part is stored, the page reloads (the upload state is in localStorage), the user picks
+    the same file again and the console uploads only what S3 lacks, then completes."""
+    page = session.page
+    session.sign_in_as("uploader")
+    path = tmp_path / "big.txt"
+    path.write_bytes(b"x" * (5 * 1024 * 1024) + b"tail\n")  # two parts at the stack's 5 MiB
+    page.get_by_role("link", name="Upload", exact=True).click()
+    page.set_input_files("input[type=file]", str(path))
+    # Part 2 cannot reach storage (retried with backoff meanwhile); part 1 is stored; then reload.
+    failures = {"n": 0}
+
+    def unreachable(route: Any) -> None:
+        failures["n"] += 1
+        route.abort()
+
+    part_2 = re.compile(r".*[?&]partNumber=2(&.*)?$")
+    page.route(part_2, unreachable)
+    page.get_by_role("button", name="Upload", exact=True).click()
+    page.wait_for_function("() => Object.keys(JSON.parse(localStorage.getItem('kadr.uploads') || '{}')).length === 1")
+    record = page.evaluate("Object.values(JSON.parse(localStorage.getItem('kadr.uploads')))[0]")
+    deadline = time.monotonic() + 30
+    # The page's waits (not time.sleep) let Playwright run the route handler meanwhile.
+    while time.monotonic() < deadline and not (
+            failures["n"] and api.get(f"/files/{record['id']}/parts", role="uploader").json()["parts"]):
+        page.wait_for_timeout(200)
+    assert [p["part_number"] for p in api.get(f"/files/{record['id']}/parts", role="uploader").json()["parts"]] == [1], page.inner_text("main")
+    assert failures["n"] >= 1
+    page.unroute(part_2)
+    page.reload()
+    page.get_by_role("link", name="Upload", exact=True).click()
+    page.wait_for_selector("text=Unfinished uploads")
+    session.shot("04-resume")
+    page.set_input_files(f"input[aria-label='Choose {record['name']} again to resume']", str(path))
+    puts: list[str] = []
+    page.on("request", lambda r: puts.append(r.url) if r.method == "PUT" else None)
+    page.get_by_role("button", name=f"Resume {record['name']}").click()
+    page.wait_for_url(re.compile(rf".*#/files/{record['id']}$"), timeout=30_000)
+    assert puts and all("partNumber=2" in u for u in puts), puts  # part 1 was not sent again
+    stored = api.get(f"/files/{record['id']}", role="uploader").json()
+    assert stored["size"] == path.stat().st_size and stored["status"] != "error"
+    assert page.evaluate("localStorage.getItem('kadr.uploads')") == "{}"
+
+
+def test_edit_a_page_create_add_items_reorder_delete(session: Session, api: Api) -> None:
+    page = session.page
+    page.goto(api.base + "/")
+    # The paste path: a token from outside the page.
+    page.get_by_label("Bearer token").fill(api.tokens["editor"])
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.wait_for_selector("text=New page title")
+    title = f"Console page {time.time_ns()}"
+    page.get_by_label("New page title").fill(title)
+    page.get_by_role("button", name="Create page").click()
+    page.wait_for_url(re.compile(r".*#/pages/[0-9a-f]+$"))
+    page_id = page.url.rsplit("/", 1)[1]
+    page.wait_for_selector("text=This page has no items yet.")
+
+    add = page.locator("section", has=page.get_by_role("heading", name="Add an item"))
+    add.get_by_label("Title", exact=True).fill("Opening text")
+    add.get_by_label("Body", exact=True).fill("Hello from the console")
+    add.get_by_role("button", name="Add item").click()
+    page.wait_for_selector("#items >> text=Opening text")
+    add.get_by_label("Type").select_option("video")
+    add.get_by_label("Title", exact=True).fill("Trailer")
+    add.get_by_label("Video URL").fill("https://cdn.example.com/trailer.mp4")
+    add.get_by_role("button", name="Add item").click()
+    page.wait_for_selector("#items >> text=Trailer")
+    add.get_by_label("Type").select_option("audio")
+    add.get_by_label("Title", exact=True).fill("Interview")
+    add.get_by_label("Transcript", exact=True).fill("Q and A")
+    add.get_by_role("button", name="Add item").click()
+    page.wait_for_selector("#items >> text=Interview")
+
+    # Edit an item's field.
+    page.get_by_text("Edit “Opening text”").click()
+    item = page.locator("#items li", has=page.get_by_text("Edit “Opening text”"))
+    item.get_by_label("Body", exact=True).fill("Edited in the console")
+    item.get_by_role("button", name="Save item").click()
+    page.wait_for_selector("text=Item saved.")
+
+    # Reorder by keyboard: focus "Move up" on the audio item and press Enter.
+    page.get_by_role("button", name="Move “Interview” up").focus()
+    page.keyboard.press("Enter")
+    page.wait_for_function("() => document.querySelector('#items li h3').textContent.startsWith('1. Opening text')"
+                           " && document.querySelectorAll('#items li')[1].textContent.includes('Interview')")
+    detail = api.get(f"/pages/{page_id}/items/{_item_id(api, page_id, 'Opening text')}").json()
+    assert detail["body"] == "Edited in the console"
+    assert _titles(api, page_id) == ["Opening text", "Interview", "Trailer"]
+    session.shot("05-page-editor")
+
+    page.get_by_role("button", name="Delete “Trailer”").click()
+    page.wait_for_selector("text=Item deleted.")
+    assert _titles(api, page_id) == ["Opening text", "Interview"]
+
+    page.get_by_role("link", name="← All pages").click()
+    page.get_by_label("Search by title").fill(title[:14])
+    page.wait_for_selector(f"a:text-is('{title}')")
+    page.get_by_label("Search by title").fill("zzz-no-such-title")
+    page.wait_for_selector("text=No page title starts with")
+    page.goto(f"{api.base}/#/pages/{page_id}")
+    page.get_by_role("button", name="Delete page").click()
+    page.wait_for_url(re.compile(r".*#/pages$"))
+    assert api.get(f"/pages/{page_id}").status_code == 404
+
+
+def _titles(api: Api, page_id: str) -> list[str]:
+    return [item["title"] for item in api.get(f"/pages/{page_id}").json()["items"]]
+
+
+def _item_id(api: Api, page_id: str, title: str) -> str:
+    return next(item["id"] for item in api.get(f"/pages/{page_id}").json()["items"] if item["title"] == title)
+
+
+def test_phone_width_and_keyboard(phone: Session, api: Api, tmp_path: Path) -> None:
+    page = phone.page
+    phone.sign_in_as("uploader")
+    page.goto(api.base + "/#/upload")
+    page.set_input_files("input[type=file]", str(_screenplay(tmp_path)))
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 375, f"the upload view scrolls sideways at phone width ({width} px)"
+    phone.shot("06-phone-upload")
+    # From the top of the page, Tab alone reaches the upload button, with a visible focus ring.
+    page.evaluate("document.activeElement && document.activeElement.blur()")
+    page.locator("body").focus()
+    for _ in range(30):
+        page.keyboard.press("Tab")
+        if page.evaluate("document.activeElement.id") == "upload-button":
+            break
+    else:
+        raise AssertionError("Tab never reached the upload button")
+    outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
+    assert outline not in ("none", ""), "the focused button shows no focus ring"
+    page.keyboard.press("Enter")
+    page.wait_for_url(re.compile(r".*#/files/[0-9a-f]+$"), timeout=30_000)
+    page.wait_for_selector("#file-status [data-status]")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375
+    phone.shot("07-phone-file")
+    page.get_by_role("link", name="Files", exact=True).click()
+    page.wait_for_selector("table")
+    assert page.evaluate("document.documentElement.scrollWidth") <= 375, "the files list scrolls sideways"
+    phone.shot("08-phone-files")
+
+
+def test_docs_and_redoc_render_with_no_internet(session: Session, api: Api) -> None:
+    page = session.page
+    page.goto(api.base + "/docs")
+    page.wait_for_selector(".swagger-ui .info .title")
+    assert "Kadr" in page.inner_text(".swagger-ui .info .title")
+    session.shot("09-docs", full_page=False)
+    page.goto(api.base + "/redoc")
+    page.wait_for_selector("h1:has-text('Kadr')", timeout=30_000)
+    session.shot("10-redoc", full_page=False)
+    assert not session.outside and any("/docs-assets/" in u for u in session.requests)
+
+
+def test_a_refused_token_and_a_missing_file_say_what_happened(session: Session, api: Api) -> None:
+    page = session.page
+    page.goto(api.base + "/")
+    page.get_by_label("Bearer token").fill("not-a-token")
+    page.get_by_role("button", name="Sign in", exact=True).click()
+    page.wait_for_selector("text=That is not a Kadr token.")
+    session.sign_in_as("uploader")
+    page.goto(api.base + "/#/files/" + "0" * 32)
+    page.wait_for_selector("[role=alert] >> text=No such file")
+    assert "no such file" in page.inner_text("[role=alert]").lower()  # the API's own error.message
+    # A forged token: the API's 401 signs the user out and says why.
+    page.evaluate("sessionStorage.setItem('kadr.token', sessionStorage.getItem('kadr.token').slice(0, -4) + 'AAAA')")
+    page.goto(api.base + "/#/files")
+    page.wait_for_selector("text=The API refused your token")
+    session.shot("11-signed-out")
