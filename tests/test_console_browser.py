@@ -11,8 +11,9 @@ import json
 import os
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 from urllib.parse import urlsplit
 
 import pytest
@@ -104,10 +105,6 @@ def _screenplay(tmp_path: Path) -> Path:
     path = tmp_path / "kitchen.txt"
     path.write_text(SCREENPLAY, encoding="utf-8")
     return path
-
-
-def _status(page: Any) -> str:
-    return page.get_attribute("#file-status [data-status]", "data-status")
 
 
 def test_sign_in_upload_and_watch_the_status_change_live(session: Session, api: Api, stack: Any,

@@ -12,11 +12,11 @@ from chalicelib import provider
 from chalicelib.console import service as console
 
 
-def _headers(response) -> dict[str, str]:  # noqa: ANN001
+def _headers(response) -> dict[str, str]:
     return {k.lower(): v for k, v in response.headers.items()}
 
 
-def _page(http) -> tuple[str, dict[str, str]]:  # noqa: ANN001
+def _page(http) -> tuple[str, dict[str, str]]:
     response = http.http.get("/")
     assert response.status_code == 200
     return response.body.decode(), _headers(response)
@@ -73,13 +73,14 @@ def test_the_config_has_no_tokens_outside_the_local_stack(http) -> None:
 
 
 @pytest.fixture
-def local_settings(aws: provider.Provider):  # noqa: ANN201
+def local_settings(aws: provider.Provider):
     changed = dataclasses.replace(aws.settings, local=True, ws_url="ws://127.0.0.1:8001")
     with provider.use(provider.Provider(changed, aws.clock)):
         yield changed
 
 
-def test_the_local_stack_offers_its_tokens_and_ws(http, local_settings, monkeypatch) -> None:  # noqa: ANN001
+@pytest.mark.usefixtures("local_settings")
+def test_the_local_stack_offers_its_tokens_and_ws(http, monkeypatch) -> None:
     from chalicelib.auth import ROLES, authenticate
 
     monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
@@ -92,7 +93,8 @@ def test_the_local_stack_offers_its_tokens_and_ws(http, local_settings, monkeypa
     assert "ws://127.0.0.1:8001" in csp.split("connect-src", 1)[1].split(";")[0]
 
 
-def test_inside_lambda_no_tokens_even_if_local_is_set(http, local_settings, monkeypatch) -> None:  # noqa: ANN001
+@pytest.mark.usefixtures("local_settings")
+def test_inside_lambda_no_tokens_even_if_local_is_set(http, monkeypatch) -> None:
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "kadr-dev")
     body = json.loads(http.http.get("/console/config.json").body)
     assert body["tokens"] is None and body["local"] is False
