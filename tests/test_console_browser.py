@@ -341,3 +341,138 @@ def test_a_refused_token_and_a_missing_file_say_what_happened(session: Session, 
     page.goto(api.base + "/#/files")
     page.wait_for_selector("text=The API refused your token")
     session.shot("11-signed-out")
+
+
+REPORT = {
+    "file_id": None, "status": "db_ready", "rating": "16+", "ai_rating": "16+", "target_audience": "12+",
+    "exceeds_target": True, "labelling": [], "truncated": False,
+    "findings": [
+        {"id": "f1", "category": "violence.graphic", "category_name": "Graphic violence", "severity": "severe",
+         "age": "16+", "basis": "436-FZ art. 5", "qualifiers": ["naturalism"], "scene": 2, "scene_label": "2",
+         "line": 7, "excerpt": "He stabs the guard.", "evidence": "stabs", "advice": "Cut the close-up."},
+        {"id": "f2", "category": "language.mild", "category_name": "Rude words", "severity": "mild",
+         "age": "12+", "basis": "", "qualifiers": [], "scene": 3, "scene_label": "3", "line": 12,
+         "excerpt": "Damn it.", "evidence": "damn", "advice": ""},
+    ],
+    "scenes": [{"scene": 2, "scene_label": "2", "heading": "INT. PRISON - NIGHT", "rating": "16+", "findings": ["f1"]},
+               {"scene": 3, "scene_label": "3", "heading": "EXT. YARD - DAY", "rating": "12+", "findings": ["f2"]}],
+    "categories": [{"category": "violence.graphic", "name": "Graphic violence", "severity": "severe", "age": "16+",
+                    "findings": 1}],
+}
+
+
+def test_the_report_view_against_the_documented_shapes(session: Session, api: Api, tmp_path: Path) -> None:
+    """The rating routes' documented shapes (report, comments, xlsx), served by the browser's own
+    route handlers on a real file: the console renders findings by scene and what exceeds the
+    target, posts a comment with a severity override and downloads the workbook. Once the rating
+    service is merged, the upload test above reaches the same view for real."""
+    from tests.helpers import upload_file
+
+    file = upload_file(api, SCREENPLAY.encode(), target_audience="12+", filename="prison.txt")
+    posted: list[dict[str, Any]] = []
+    comments: list[dict[str, Any]] = []
+
+    def file_route(route: Any) -> None:
+        real = api.get(f"/files/{file['id']}", role="uploader").json()
+        route.fulfill(json={**real, "status": "db_ready"})
+
+    def report_route(route: Any) -> None:
+        if "format=xlsx" in route.request.url:
+            route.fulfill(body=b"PK\x03\x04workbook", headers={"Content-Type": XLSX_TYPE})
+        else:
+            route.fulfill(json={**REPORT, "file_id": file["id"], "exceedances": [REPORT["findings"][0]]})
+
+    def comments_route(route: Any) -> None:
+        if route.request.method == "POST":
+            body = json.loads(route.request.post_data)
+            posted.append(body)
+            comments.append({"id": f"c{len(comments)}", "author": "user", "sub": "local-uploader",
+                             "created_at": "2026-11-23T22:00:00.000Z", "finding_id": None, "category": None,
+                             "severity": None, "scene": None, **body})
+            route.fulfill(status=201, json=comments[-1])
+        else:
+            route.fulfill(json={"comments": comments, "next": None})
+
+    page = session.page
+    page.route(re.compile(rf".*/files/{file['id']}$"), file_route)
+    page.route(re.compile(rf".*/files/{file['id']}/report(\?.*)?$"), report_route)
+    page.route(re.compile(rf".*/files/{file['id']}/comments(\?.*)?$"), comments_route)
+    session.sign_in_as("uploader")
+    page.goto(f"{api.base}/#/files/{file['id']}")
+    page.wait_for_selector("#rating")
+    assert page.inner_text("#rating") == "16+"
+    assert "Exceeds the target 12+" in page.inner_text("#exceeds")
+    assert "He stabs the guard." in page.inner_text("section:has(#exceed-title)")
+    scenes = page.locator("details.scene")
+    assert scenes.count() == 2 and "INT. PRISON - NIGHT" in scenes.nth(0).inner_text()
+    scenes.nth(0).locator("summary").click()
+    assert scenes.nth(0).locator("blockquote").inner_text() == "He stabs the guard."
+    page.wait_for_selector("text=No comments yet.")
+
+    page.get_by_label("Comment", exact=True).fill("The stabbing is shown from afar; moderate.")
+    page.get_by_label("About a finding (optional)").select_option("f1")
+    page.get_by_label("Severity (optional)").select_option("moderate")
+    page.get_by_role("button", name="Add comment").click()
+    page.wait_for_selector(".comment >> text=The stabbing is shown from afar")
+    assert posted == [{"text": "The stabbing is shown from afar; moderate.", "finding_id": "f1",
+                       "category": "violence.graphic", "scene": 2, "severity": "moderate"}]
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download the report (.xlsx)").click()
+    assert download.value.suggested_filename == "prison-report.xlsx"
+    session.shot("12-report")
+
+
+XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def test_live_updates_over_the_websocket_channel(session: Session, api: Api) -> None:
+    """The console's WebSocket client against the channel's documented messages, with Playwright
+    standing in for the gateway (this stack has none yet): it connects with ?token=, subscribes,
+    shows a status and a refer URL as they arrive, and drops a duplicate sequence."""
+    from tests.helpers import upload_file
+
+    file = upload_file(api, SCREENPLAY.encode(), filename="live.txt")
+    gateway = "ws://127.0.0.1:9"  # nothing listens there: the route below answers
+    page = session.page
+    sockets: list[Any] = []
+    received: list[dict[str, Any]] = []
+
+    def config_with_ws(route: Any) -> None:
+        route.fulfill(json={**route.fetch().json(), "ws": gateway + "/"})
+
+    def page_with_ws_csp(route: Any) -> None:
+        response = route.fetch()
+        csp = response.headers["content-security-policy"]
+        assert gateway not in csp  # the server allows only the ws origin it is configured with
+        route.fulfill(response=response, headers={
+            **response.headers, "content-security-policy": csp.replace("connect-src 'self'", f"connect-src 'self' {gateway}")})
+
+    def gateway_socket(ws: Any) -> None:
+        sockets.append(ws)
+        ws.on_message(lambda message: received.append(json.loads(message)))
+
+    page.route(re.compile(r".*/console/config\.json$"), config_with_ws)
+    page.route(re.compile(rf"^{re.escape(api.base)}/$"), page_with_ws_csp)
+    page.route_web_socket(re.compile(r"^ws://127\.0\.0\.1:9/.*"), gateway_socket)
+    session.sign_in_as("uploader")
+    page.goto(f"{api.base}/#/files/{file['id']}")
+    page.wait_for_selector("#live-mode[data-mode=live]")
+    page.wait_for_function("() => (document.querySelector('#refer-url') || {}).value")
+    assert "token=" in sockets[0].url and {"action": "subscribe", "file_id": file["id"]} in received
+    sequence = api.get(f"/files/{file['id']}", role="uploader").json()["sequence"]
+
+    sockets[0].send(json.dumps({"type": "status", "file_id": file["id"], "status": "ready",
+                                "sequence": sequence + 1, "at": "2026-11-23T22:00:00.000Z"}))
+    page.wait_for_selector("#file-status [data-status=ready]")
+    sockets[0].send(json.dumps({"type": "status", "file_id": file["id"], "status": "error",
+                                "sequence": sequence + 1, "at": "2026-11-23T22:00:00.000Z"}))  # a duplicate
+    url = f"{api.base}/download/rotated-key-from-the-channel"
+    sockets[0].send(json.dumps({"type": "refer", "file_id": file["id"], "url": url,
+                                "expires_at": "2026-11-23T23:00:00.000Z", "sequence": sequence + 2}))
+    page.wait_for_function(f"() => document.querySelector('#refer-url').value === {json.dumps(url)}")
+    assert _shown_status(page) == "ready"  # the duplicate changed nothing
+    session.shot("13-live-websocket")
+
+
+def _shown_status(page: Any) -> str:
+    return page.get_attribute("#file-status [data-status]", "data-status")

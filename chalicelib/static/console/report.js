@@ -129,6 +129,8 @@ function commentsBlock(file, report) {
     try {
       await post(`/files/${file.id}/comments`, body);
       text.value = "";
+      finding.value = "";
+      severity.value = "";
       replace(msg, "Comment added.");
       loadComments(list, file);
     } catch (err) {
