@@ -109,8 +109,13 @@ function renderResumable(box, owner, navigate) {
           toast(`${record.name} uploaded.`);
           navigate(`#/files/${done.id}`);
         } catch (err) {
-          replace(msg, failure("Resuming failed.", err));
-          if (err.code === "upload_closed" || err.code === "upload_expired") uploads.forget(record.id);
+          if (err.code === "upload_closed" || err.code === "upload_expired") {
+            uploads.forget(record.id);
+            replace(msg, failure("This upload cannot continue.", err),
+              h("a", { href: `#/files/${record.id}` }, `See ${record.name}`));
+          } else {
+            replace(msg, failure("Resuming failed.", err));
+          }
         } finally {
           resume.disabled = false;
         }
