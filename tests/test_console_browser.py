@@ -207,7 +207,7 @@ def test_an_upload_resumes_after_a_reload(session: Session, api: Api, tmp_path: 
     puts: list[str] = []
     page.on("request", lambda r: puts.append(r.url) if r.method == "PUT" else None)
     page.get_by_role("button", name=f"Resume {record['name']}").click()
-    page.wait_for_selector(f"#file-status, .resumable [role=alert]", timeout=30_000)
+    page.wait_for_selector("#file-status, .resumable [role=alert]", timeout=30_000)
     assert page.url.endswith(f"#/files/{record['id']}"), page.inner_text("main")
     assert puts and all("partNumber=2" in u for u in puts), puts  # part 1 was not sent again
     stored = api.get(f"/files/{record['id']}", role="uploader").json()

@@ -64,7 +64,7 @@ export function uploadView(root, navigate) {
       const done = await uploads.run(record, file, { onProgress: (s, t) => showProgress(p, s, t) });
       showProgress(p, file.size, file.size);
       toast(`${file.name} uploaded.`);
-      navigate(`#/files/${done.id}`);
+      if (location.hash === "#/upload") navigate(`#/files/${done.id}`); // not if the user went elsewhere
     } catch (err) {
       replace(status, failure(`The upload of ${file.name} stopped.`, err),
         h("p", {}, "It can be resumed below: choose the same file again."));
