@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -94,16 +95,20 @@ def page(base_url: str) -> tuple[str, dict[str, str]]:
                   "Referrer-Policy": "no-referrer", "X-Frame-Options": "DENY"}
 
 
-def _on_local_stack() -> bool:
-    """Only the local stack (``KADR_LOCAL=1``, never inside Lambda) hands out its tokens."""
-    return settings().local and not os.environ.get("AWS_LAMBDA_FUNCTION_NAME")
+LOOPBACK = re.compile(r"^(127\.\d{1,3}\.\d{1,3}\.\d{1,3}|localhost|\[::1\])(:\d{1,5})?$")
 
 
-def config() -> dict[str, Any]:
+def _on_local_stack(host: str) -> bool:
+    """Only the local stack (``KADR_LOCAL=1``, never inside Lambda) hands out its tokens, and only
+    to a page it serves on a loopback address (a stack bound to 0.0.0.0 gives none to the LAN)."""
+    return settings().local and not os.environ.get("AWS_LAMBDA_FUNCTION_NAME") and bool(LOOPBACK.match(host))
+
+
+def config(host: str) -> dict[str, Any]:
     """What the page needs to know that it cannot see: the WebSocket URL, and on the local stack
     the tokens `make dev` prints (the same subjects, so files uploaded by either are the same
-    owner's)."""
-    out: dict[str, Any] = {"stage": settings().stage, "ws": settings().ws_url, "local": _on_local_stack(),
+    owner's). ``host`` is the request's Host header."""
+    out: dict[str, Any] = {"stage": settings().stage, "ws": settings().ws_url, "local": _on_local_stack(host),
                            "tokens": None}
     if out["local"]:
         from chalicelib.auth import ROLES, issue_token

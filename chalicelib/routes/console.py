@@ -20,7 +20,8 @@ def console_page(ctx: http.RequestContext) -> Response:
 @api.route("/console/config.json", roles=None, summary="The console's configuration (tokens only on the local stack)",
            tags=["console"], response="console.schemas:ConsoleConfig")
 def console_config(ctx: http.RequestContext) -> Response:
-    return http.json_response(console.config(), headers={"Cache-Control": "no-store"})
+    return http.json_response(console.config(ctx.request.headers.get("host", "")),
+                              headers={"Cache-Control": "no-store"})
 
 
 @api.route("/console/{version}/{name}", roles=None, summary="The console's scripts and styles (shipped, no CDN)",

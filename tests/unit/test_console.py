@@ -84,7 +84,7 @@ def test_the_local_stack_offers_its_tokens_and_ws(http, monkeypatch) -> None:
     from chalicelib.auth import ROLES, authenticate
 
     monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
-    body = json.loads(http.http.get("/console/config.json").body)
+    body = json.loads(http.http.get("/console/config.json", headers={"Host": "127.0.0.1:8000"}).body)
     assert body["local"] is True and body["ws"] == "ws://127.0.0.1:8001"
     assert set(body["tokens"]) == set(ROLES)
     principal = authenticate({"authorization": f"Bearer {body['tokens']['uploader']}"}, {})
@@ -96,7 +96,16 @@ def test_the_local_stack_offers_its_tokens_and_ws(http, monkeypatch) -> None:
 @pytest.mark.usefixtures("local_settings")
 def test_inside_lambda_no_tokens_even_if_local_is_set(http, monkeypatch) -> None:
     monkeypatch.setenv("AWS_LAMBDA_FUNCTION_NAME", "kadr-dev")
-    body = json.loads(http.http.get("/console/config.json").body)
+    body = json.loads(http.http.get("/console/config.json", headers={"Host": "127.0.0.1:8000"}).body)
+    assert body["tokens"] is None and body["local"] is False
+
+
+@pytest.mark.usefixtures("local_settings")
+@pytest.mark.parametrize("host", ["192.168.1.20:8000", "kadr.example.com", "127.0.0.1.example.com", ""])
+def test_the_local_stack_gives_no_tokens_to_a_page_not_on_loopback(http, monkeypatch, host: str) -> None:
+    monkeypatch.delenv("AWS_LAMBDA_FUNCTION_NAME", raising=False)
+    headers = {"Host": host} if host else {}
+    body = json.loads(http.http.get("/console/config.json", headers=headers).body)
     assert body["tokens"] is None and body["local"] is False
 
 
