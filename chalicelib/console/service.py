@@ -75,8 +75,25 @@ def storage_origin() -> str | None:
     return _origin(url)
 
 
+def ws_from_management(url: str | None) -> str | None:
+    """The WebSocket API's management endpoint has the browser endpoint's host and stage:
+    ``https://{id}.execute-api.{region}.amazonaws.com/api`` → ``wss://…/api``, and locally
+    ``http://127.0.0.1:8001`` → ``ws://127.0.0.1:8001``."""
+    if not url or not url.startswith(("http://", "https://")):
+        return None
+    return "ws" + url[len("http"):].rstrip("/")
+
+
+def ws_url() -> str | None:
+    """The live channel for browsers: ``KADR_WS_URL`` if set, else derived from
+    ``KADR_WS_MANAGEMENT_URL``, which the live-status wiring sets on AWS and in the local stack
+    (read with getattr: that setting arrives with the live-status branch)."""
+    current = settings()
+    return current.ws_url or ws_from_management(getattr(current, "ws_management_url", None))
+
+
 def content_security_policy() -> str:
-    connect = ["'self'"] + [o for o in (storage_origin(), _origin(settings().ws_url)) if o]
+    connect = ["'self'"] + [o for o in (storage_origin(), _origin(ws_url())) if o]
     return "; ".join([
         "default-src 'none'", "script-src 'self'", "style-src 'self'", "img-src 'self' data:",
         "font-src 'self'", f"connect-src {' '.join(connect)}", "base-uri 'self'", "form-action 'self'",
@@ -108,7 +125,7 @@ def config(host: str) -> dict[str, Any]:
     """What the page needs to know that it cannot see: the WebSocket URL, and on the local stack
     the tokens `make dev` prints (the same subjects, so files uploaded by either are the same
     owner's). ``host`` is the request's Host header."""
-    out: dict[str, Any] = {"stage": settings().stage, "ws": settings().ws_url, "local": _on_local_stack(host),
+    out: dict[str, Any] = {"stage": settings().stage, "ws": ws_url(), "local": _on_local_stack(host),
                            "tokens": None}
     if out["local"]:
         from chalicelib.auth import ROLES, issue_token

@@ -68,8 +68,8 @@ def test_unknown_names_and_old_versions(http) -> None:
 def test_the_config_has_no_tokens_outside_the_local_stack(http) -> None:
     response = http.http.get("/console/config.json")
     assert response.status_code == 200 and _headers(response)["cache-control"] == "no-store"
-    assert json.loads(response.body) == {"stage": provider.settings().stage, "ws": None, "local": False,
-                                         "tokens": None}
+    assert json.loads(response.body) == {"stage": provider.settings().stage, "ws": console.ws_url(),
+                                         "local": False, "tokens": None}
 
 
 @pytest.fixture
@@ -114,3 +114,10 @@ def test_the_page_works_under_a_stage_path(aws: provider.Provider) -> None:
     assert '<base href="/api/">' in html
     html, _ = console.page("http://127.0.0.1:8000")
     assert '<base href="/">' in html
+
+
+def test_the_browser_channel_is_derived_from_the_management_endpoint() -> None:
+    assert console.ws_from_management("https://abc123.execute-api.eu-west-1.amazonaws.com/api") == \
+        "wss://abc123.execute-api.eu-west-1.amazonaws.com/api"
+    assert console.ws_from_management("http://127.0.0.1:8001") == "ws://127.0.0.1:8001"
+    assert console.ws_from_management(None) is None and console.ws_from_management("ftp://x") is None
