@@ -139,6 +139,13 @@ def test_sign_in_upload_and_watch_the_status_change_live(session: Session, api: 
     # Extension point: once the WebSocket gateway is in this stack (config "ws"), mode is "live".
     assert mode == ("live" if json.loads(api.get("/console/config.json").text)["ws"] else "polling"), mode
 
+    # A key re-issued elsewhere (here: by the API client) reaches the open page without a reload:
+    # pushed as a "refer" message on the live channel, or read by the next poll.
+    reissued = api.post(f"/files/{file_id}/refer", role="uploader")
+    assert reissued.status_code == 200, reissued.text
+    page.wait_for_function(f"() => document.querySelector('#refer-url').value === {json.dumps(reissued.json()['url'])}",
+                           timeout=15_000)
+
     stored = api.get(f"/files/{file_id}", role="uploader").json()
     assert stored["filename"] == "kitchen.txt" and stored["target_audience"] == "12+"
     assert stored["size"] == len(SCREENPLAY.encode()) and stored["status"] in ("processing", "ready", "db_ready")
