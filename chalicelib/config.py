@@ -44,8 +44,8 @@ class Settings:
     download_url_ttl: int
     results_table: str
     violations_table: str
-    ws_url: str | None
     local: bool
+    ws_url: str | None
 
     def secret_problem(self) -> str | None:
         """Why the token secret cannot be used, or None. A forgeable secret must stop the API."""
@@ -110,9 +110,9 @@ def from_env() -> Settings:
         download_url_ttl=min(300, _int("KADR_DOWNLOAD_URL_TTL", 300)),
         results_table=os.environ.get("KADR_RESULTS_TABLE", f"kadr-{stage}-results"),
         violations_table=os.environ.get("KADR_VIOLATIONS_TABLE", f"kadr-{stage}-violations"),
-        # The WebSocket status channel's URL (wss://… on AWS, ws://127.0.0.1:8001 locally): the
-        # console connects to it and its Content-Security-Policy allows it. Unset: the console polls.
-        ws_url=os.environ.get("KADR_WS_URL") or None,
         # Set only by the local stack (infra/stack.py); relaxes nothing but the secret's length.
         local=os.environ.get("KADR_LOCAL") == "1",
+        # The live channel's URL for browsers (the console connects to it; its CSP allows it).
+        # Unset: derived from the WebSocket API's management endpoint (chalicelib.console.service).
+        ws_url=os.environ.get("KADR_WS_URL") or None,
     )
