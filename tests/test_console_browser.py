@@ -362,7 +362,9 @@ REPORT = {
          "age": "12+", "basis": "", "qualifiers": [], "scene": 3, "scene_label": "3", "line": 12,
          "excerpt": "Damn it.", "evidence": "damn", "advice": ""},
     ],
-    "scenes": [{"scene": 2, "scene_label": "2", "heading": "INT. PRISON - NIGHT", "rating": "16+", "findings": ["f1"]},
+    # Scenes count their findings (the rating service's shape); a list of finding ids renders too.
+    "scenes": [{"scene": 2, "scene_label": "2", "heading": "INT. PRISON - NIGHT", "rating": "16+", "findings": 1,
+                "exceeds_target": True},
                {"scene": 3, "scene_label": "3", "heading": "EXT. YARD - DAY", "rating": "12+", "findings": ["f2"]}],
     "categories": [{"category": "violence.graphic", "name": "Graphic violence", "severity": "severe", "age": "16+",
                     "findings": 1}],
@@ -415,6 +417,9 @@ def test_the_report_view_against_the_documented_shapes(session: Session, api: Ap
     assert scenes.count() == 2 and "INT. PRISON - NIGHT" in scenes.nth(0).inner_text()
     scenes.nth(0).locator("summary").click()
     assert scenes.nth(0).locator("blockquote").inner_text() == "He stabs the guard."
+    assert "exceeds the target" in scenes.nth(0).locator("summary").inner_text()
+    scenes.nth(1).locator("summary").click()
+    assert scenes.nth(1).locator("blockquote").inner_text() == "Damn it."
     page.wait_for_selector("text=No comments yet.")
 
     page.get_by_label("Comment", exact=True).fill("The stabbing is shown from afar; moderate.")
@@ -423,7 +428,7 @@ def test_the_report_view_against_the_documented_shapes(session: Session, api: Ap
     page.get_by_role("button", name="Add comment").click()
     page.wait_for_selector(".comment >> text=The stabbing is shown from afar")
     assert posted == [{"text": "The stabbing is shown from afar; moderate.", "finding_id": "f1",
-                       "category": "violence.graphic", "scene": 2, "severity": "moderate"}]
+                       "category": "violence.graphic", "scene": "2", "severity": "moderate"}]
     with page.expect_download() as download:
         page.get_by_role("button", name="Download the report (.xlsx)").click()
     assert download.value.suggested_filename == "prison-report.xlsx"

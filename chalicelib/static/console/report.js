@@ -19,7 +19,7 @@ export function renderReport(section, file) {
   }
   replace(section, title, loading("Loading the report…"));
   get(`/files/${file.id}/report`).then((report) => {
-    replace(section, title, reportBody(report, file), commentsBlock(file, report));
+    replace(section, title, reportBody(report, file), commentsBlock(file, report, () => renderReport(section, file)));
   }).catch((err) => {
     if (missingRoute(err)) {
       replace(section, title, h("p", { class: "state empty", id: "report-unavailable" }, "Rating reports are not available on this server yet."));
@@ -59,6 +59,11 @@ async function downloadXlsx(file, button) {
   }
 }
 
+function sameScene(f, s) {
+  if (s.scene !== null && s.scene !== undefined) return f.scene === s.scene;
+  return (f.scene === null || f.scene === undefined) && (f.scene_label || "") === (s.scene_label || "");
+}
+
 function reportBody(report, file) {
   const exceeds = report.exceeds_target;
   const summary = h("div", { class: "card rating" },
@@ -81,10 +86,18 @@ function reportBody(report, file) {
   parts.push(h("section", { class: "card", "aria-labelledby": "scenes-title" },
     h("h3", { id: "scenes-title" }, "Findings by scene"),
     scenes.length ? scenes.map((s) => {
-      const found = (s.findings || []).map((x) => (typeof x === "string" ? byId.get(x) : x)).filter(Boolean);
+      // A scene names its findings (ids or objects), or counts them: then they are the report's
+      // findings placed in that scene.
+      const found = Array.isArray(s.findings)
+        ? s.findings.map((x) => (typeof x === "string" ? byId.get(x) : x)).filter(Boolean)
+        : (report.findings || []).filter((f) => sameScene(f, s));
+      const total = typeof s.findings === "number" ? s.findings : found.length;
       return h("details", { class: "scene" },
-        h("summary", {}, `Scene ${s.scene_label || s.scene}${s.heading ? `: ${s.heading}` : ""} · ${s.rating || "—"} · ${found.length} finding${found.length === 1 ? "" : "s"}`),
-        found.length ? h("ul", { class: "plain" }, found.map(findingItem)) : h("p", { class: "hint" }, "No findings."));
+        h("summary", {}, `Scene ${s.scene_label || s.scene || "?"}${s.heading ? `: ${s.heading}` : ""} · ${s.rating || "—"} · ${total} finding${total === 1 ? "" : "s"}`,
+          s.exceeds_target ? h("span", { class: "exceeds" }, " · exceeds the target") : null),
+        found.length ? h("ul", { class: "plain" }, found.map(findingItem)) : null,
+        found.length < total ? h("p", { class: "hint" }, `${total - found.length} more in the Excel report.`) : null,
+        total ? null : h("p", { class: "hint" }, "No findings."));
     }) : empty("No findings: nothing in the file is restricted by age.")));
   if (report.categories && report.categories.length) {
     parts.push(h("section", { class: "card", "aria-labelledby": "cat-title" }, h("h3", { id: "cat-title" }, "By category"),
@@ -98,7 +111,7 @@ function reportBody(report, file) {
   return parts;
 }
 
-function commentsBlock(file, report) {
+function commentsBlock(file, report, refresh) {
   const list = h("div", { class: "comments" });
   const findings = report.findings || [];
   const [textField, text] = field("Comment", h("textarea", { rows: 3, maxlength: 4000, required: true }));
@@ -122,12 +135,18 @@ function commentsBlock(file, report) {
       const f = findings.find((x) => x.id === finding.value);
       if (f) {
         body.category = f.category;
-        body.scene = f.scene;
+        const scene = f.scene_label || (f.scene !== null && f.scene !== undefined ? String(f.scene) : "");
+        if (scene) body.scene = scene; // the scene's label, a string
       }
     }
     if (severity.value) body.severity = severity.value;
     try {
       await post(`/files/${file.id}/comments`, body);
+      toast("Comment added.");
+      if (body.severity && body.finding_id) {
+        refresh(); // a person's severity can change the rating: read the report again
+        return;
+      }
       text.value = "";
       finding.value = "";
       severity.value = "";
@@ -150,7 +169,7 @@ async function loadComments(list, file, path = `/files/${file.id}/comments`, app
   if (!append) replace(list, loading("Loading comments…"));
   try {
     const page = await get(path);
-    const items = page.comments || [];
+    const items = page.comments || page.results || []; // either list key: {comments} or {count, results}
     if (!append) replace(list);
     if (!items.length && !append) {
       list.append(empty("No comments yet."));
@@ -159,7 +178,8 @@ async function loadComments(list, file, path = `/files/${file.id}/comments`, app
     const ul = list.querySelector("ul") || list.appendChild(h("ul", { class: "plain" }));
     for (const c of items) {
       ul.append(h("li", { class: "comment" },
-        h("p", { class: "hint" }, `${c.author || "user"}${c.sub ? ` (${c.sub})` : ""} · ${when(c.created_at)}`,
+        h("p", { class: "hint" }, c.source === "ai" ? "AI" : "Person", c.author ? ` · ${c.author}` : "",
+          c.sub && c.sub !== c.author ? ` (${c.sub})` : "", ` · ${when(c.created_at)}`,
           c.severity ? ` · severity ${c.severity}` : "", c.category ? ` · ${c.category}` : "", c.scene ? ` · scene ${c.scene}` : ""),
         h("p", {}, c.text)));
     }
