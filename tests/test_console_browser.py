@@ -462,7 +462,16 @@ def test_live_updates_over_the_websocket_channel(session: Session, api: Api) -> 
 
     def gateway_socket(ws: Any) -> None:
         sockets.append(ws)
-        ws.on_message(lambda message: received.append(json.loads(message)))
+
+        def on_message(message: str) -> None:
+            data = json.loads(message)
+            received.append(data)
+            if data.get("action") == "subscribe":  # the gateway's reply: where the subscription starts
+                now = api.get(f"/files/{file['id']}", role="uploader").json()
+                ws.send(json.dumps({"type": "subscribed", "file_id": file["id"], "status": now["status"],
+                                    "sequence": now["sequence"], "at": now["status_at"]}))
+
+        ws.on_message(on_message)
 
     page.route(re.compile(r".*/console/config\.json$"), config_with_ws)
     page.route(re.compile(rf"^{re.escape(api.base)}/$"), page_with_ws_csp)
@@ -484,6 +493,9 @@ def test_live_updates_over_the_websocket_channel(session: Session, api: Api) -> 
                                 "expires_at": "2026-11-23T23:00:00.000Z", "sequence": sequence + 2}))
     page.wait_for_function(f"() => document.querySelector('#refer-url').value === {json.dumps(url)}")
     assert _shown_status(page) == "ready"  # the duplicate changed nothing
+    sockets[0].send(json.dumps({"type": "refer", "file_id": file["id"], "event": "expired", "url": None,
+                                "expires_at": "2026-11-23T23:00:00.000Z", "sequence": sequence + 3}))
+    page.wait_for_selector("#refer >> text=download key has expired")
     session.shot("13-live-websocket")
 
 

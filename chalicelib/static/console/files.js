@@ -225,7 +225,7 @@ export function fileView(root, fileId) {
 
   function showRefer(refer) {
     if (!refer || !refer.url) {
-      const state = current && current.refer ? current.refer.state : "none";
+      const state = (refer && refer.state) || (current && current.refer ? current.refer.state : "none");
       replace(referEl, h("p", { class: "hint" }, state === "expired"
         ? "The analyzers' download key has expired."
         : "No download key yet: one is issued once the file is stored."), reissueButton());

@@ -66,7 +66,14 @@ export function watch(fileId, handlers) {
       return;
     }
     if (msg.file_id && msg.file_id !== fileId) return;
-    if (msg.type === "pong") return;
+    if (msg.type === "pong" || msg.type === "unsubscribed") return;
+    if (msg.type === "error") {
+      // e.g. too many subscriptions on this connection: this view polls instead.
+      onMode("polling", `Live channel refused: ${msg.message || msg.code}. Polling instead.`);
+      if (socket) socket.close();
+      fallBack();
+      return;
+    }
     if (typeof msg.sequence === "number") {
       if (msg.sequence <= lastSequence) return; // at-least-once delivery: a duplicate
       if (lastSequence >= 0 && msg.sequence > lastSequence + 1) {
@@ -76,8 +83,14 @@ export function watch(fileId, handlers) {
       }
       lastSequence = msg.sequence;
     }
-    if (msg.type === "status") onFile({ id: fileId, status: msg.status, status_at: msg.at, sequence: msg.sequence, partial: true });
-    else if (msg.type === "refer") onRefer({ url: msg.url, expires_at: msg.expires_at, state: "active", live: true });
+    if (msg.type === "status" || (msg.type === "subscribed" && msg.status)) {
+      const file = { id: fileId, status: msg.status, status_at: msg.at, sequence: msg.sequence, partial: true };
+      if (msg.error) file.error = msg.error;
+      onFile(file);
+    } else if (msg.type === "refer") {
+      const state = { frozen: "frozen", expired: "expired" }[msg.event] || "active";
+      onRefer({ url: msg.url || null, expires_at: msg.expires_at, state, live: true });
+    }
   }
 
   function connect(wsUrl) {
