@@ -501,3 +501,21 @@ def test_live_updates_over_the_websocket_channel(session: Session, api: Api) -> 
 
 def _shown_status(page: Any) -> str:
     return page.get_attribute("#file-status [data-status]", "data-status")
+
+
+def test_roles_decide_the_views(session: Session, api: Api) -> None:
+    """A reader sees pages read-only and no files; an uploader's file views are not a reader's."""
+    made = api.create_page(f"Reader page {time.time_ns()}", [{"type": "text", "title": "Readable", "body": "Text"}])
+    page = session.page
+    session.sign_in_as("reader")
+    assert [a.inner_text() for a in page.query_selector_all("#nav a")] == ["Pages"]
+    page.wait_for_selector("h1:text-is('Pages')")
+    assert page.get_by_role("button", name="Create page").count() == 0
+    page.goto(f"{api.base}/#/pages/{made['id']}")
+    page.wait_for_selector("#items >> text=Readable")
+    assert page.get_by_role("button", name="Delete page").count() == 0
+    assert page.get_by_role("button", name="Add item").count() == 0
+    page.goto(f"{api.base}/#/upload")
+    page.wait_for_selector("text=Your role cannot use files")
+    session.shot("14-reader")
+    api.delete(f"/pages/{made['id']}")
