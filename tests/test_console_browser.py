@@ -55,6 +55,9 @@ class Session:
         self.page = self.context.new_page()
         self.page.on("request", self._record)
         self.page.on("pageerror", lambda exc: self.errors.append(f"page error: {exc}"))
+        # The page's Content-Security-Policy must never have to block anything the console does.
+        self.page.on("console", lambda msg: self.errors.append(f"CSP: {msg.text}")
+                     if msg.type == "error" and "Content Security Policy" in msg.text else None)
         self.page.on("dialog", lambda dialog: dialog.accept())
         self.page.set_default_timeout(20_000)
 
