@@ -12,6 +12,7 @@ from chalicelib.refer import service as refer
 from chalicelib.review import pipeline as analysis
 from chalicelib.routes import catalog as catalog_routes
 from chalicelib.routes import review as review_routes
+from chalicelib.routes import console as console_routes
 from chalicelib.uploads import events as upload_events
 from chalicelib.uploads import service as uploads
 
@@ -23,6 +24,7 @@ api = http.Api(app)
 
 app.register_blueprint(catalog_routes.blueprint)
 app.register_blueprint(review_routes.blueprint)
+app.register_blueprint(console_routes.blueprint)
 
 
 # ---------------------------------------------------------------- service

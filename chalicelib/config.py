@@ -47,6 +47,7 @@ class Settings:
     analysis_queue: str
     findings_table: str
     local: bool
+    ws_url: str | None
 
     def secret_problem(self) -> str | None:
         """Why the token secret cannot be used, or None. A forgeable secret must stop the API."""
@@ -117,4 +118,7 @@ def from_env() -> Settings:
         findings_table=os.environ.get("KADR_FINDINGS_TABLE", f"kadr-{stage}-findings"),
         # Set only by the local stack (infra/stack.py); relaxes nothing but the secret's length.
         local=os.environ.get("KADR_LOCAL") == "1",
+        # The live channel's URL for browsers (the console connects to it; its CSP allows it).
+        # Unset: derived from the WebSocket API's management endpoint (chalicelib.console.service).
+        ws_url=os.environ.get("KADR_WS_URL") or None,
     )

@@ -65,6 +65,9 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("GET", "/docs"): Row("open"),
     ("GET", "/redoc"): Row("open"),
     ("GET", "/docs-assets/{name}"): Row("open"),
+    ("GET", "/"): Row("open"),
+    ("GET", "/console/config.json"): Row("open"),
+    ("GET", "/console/{version}/{name}"): Row("open"),
     ("GET", "/pages"): Row("open"),
     ("POST", "/pages"): Row("editor", {"title": "Matrix page", "items": [TEXT_ITEM]}),
     ("GET", "/pages/{page_id}"): Row("open"),
@@ -248,7 +251,11 @@ def test_authorization_matrix(api: Api, stack: Any) -> None:
                     if body == "RESULT":
                         body = EXAMPLE
                 if "{name}" in path:
-                    params["name"] = "redoc.standalone.js"
+                    params["name"] = "app.js" if path.startswith("/console/") else "redoc.standalone.js"
+                if "{version}" in path:
+                    from chalicelib.console.service import version
+
+                    params["version"] = version()
                 if "{violation_id}" in path:
                     params["violation_id"] = resources.violation()
                 if body == "VIOLATION":
