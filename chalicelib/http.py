@@ -62,6 +62,8 @@ class Spec:
     produces: str | None = None  # a non-JSON response's content type (documented as binary)
     # Another success the route may answer instead of ``status``: (status, its content type or None).
     alternative: tuple[int, str | None] | None = None
+    # More of them (e.g. the report: 302 to a large workbook, 202 while it is being built).
+    alternatives: tuple[tuple[int, str | None], ...] = ()
 
 
 @dataclass
@@ -199,11 +201,12 @@ class Api:
               response: str | None = None, status: int = 200, tags: Iterable[str] = (),
               errors: Iterable[int] = (), content_types: Iterable[str] = JSON,
               produces: str | None = None,
-              alternative: tuple[int, str | None] | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+              alternative: tuple[int, str | None] | None = None,
+              alternatives: tuple[tuple[int, str | None], ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         spec = Spec(path=path, methods=tuple(methods), roles=tuple(roles) if roles is not None else None,
                     summary=summary, body=body, query=query, response=response, status=status,
                     tags=tuple(tags), errors=tuple(errors), content_types=tuple(content_types), produces=produces,
-                    alternative=alternative)
+                    alternative=alternative, alternatives=tuple(alternatives))
         if body and spec.content_types != tuple(JSON):
             raise ValueError(f"{path}: a body schema is JSON; a route with other content types reads ctx.raw_body()")
 

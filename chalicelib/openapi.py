@@ -30,7 +30,7 @@ _ERROR_TEXT = {
 }
 
 
-_STATUS_TEXT = {200: "OK", 201: "Created", 204: "No Content", 302: "Found: follow Location"}
+_STATUS_TEXT = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 302: "Found: follow Location"}
 
 
 class _Builder:
@@ -87,10 +87,11 @@ class _Builder:
         elif spec.produces:
             ok["content"] = {spec.produces: {"schema": BINARY}}
         responses: dict[str, Any] = {str(spec.status): ok}
-        if spec.alternative:
-            status, content_type = spec.alternative
+        for status, content_type in ([spec.alternative] if spec.alternative else []) + list(spec.alternatives):
             responses[str(status)] = {"description": _STATUS_TEXT.get(status, "OK"),
-                                      **({"content": {content_type: {"schema": BINARY}}} if content_type else {})}
+                                      **({"content": {content_type: {"schema": {"type": "object"} if content_type
+                                                                     == "application/json" else BINARY}}}
+                                         if content_type else {})}
             if status == 302:
                 responses[str(status)]["headers"] = {"Location": {"required": True, "schema": {"type": "string"},
                                                                   "description": "where to go"}}

@@ -9,6 +9,7 @@ re-analysis, one message each.
   ``POST /download/{key}``). Unreadable → the file goes to ``error`` with the reader's reason.
 - ``ingest``: any analyzer's stored result (built-in or external, sent by the result routes) is
   written as findings, and the file's rating settles: ``ready`` → ``db_ready``.
+- ``workbook``: a report workbook too large to build within an API request (``report.workbook``).
 - ``rerate``: the owner asked for a re-analysis (``POST /files/{id}/analysis``): the built-in
   reads the stored upload again against today's catalog, every analyzer's result is written
   again (categories and ages from today's catalog), the ratings change in place.
@@ -68,6 +69,11 @@ def result_stored(file_id: str, analyzer: str) -> None:
     _send([{"action": "ingest", "file_id": file_id, "analyzer": analyzer}])
 
 
+def request_workbook(file_id: str, key: str) -> None:
+    """A large report workbook is built here, not in the API's request (see ``report.workbook``)."""
+    _send([{"action": "workbook", "file_id": file_id, "key": key}])
+
+
 def request_rerate(row: FileRow) -> dict[str, Any]:
     """The owner's re-analysis: counted on the row (an event of the file), done by the queue."""
     if row.status not in RATED:
@@ -102,6 +108,10 @@ def handle(bodies: Iterable[str]) -> dict[str, str]:
             outcome[f"{action}:{file_id}"] = ingest(file_id, str(message["analyzer"]))
         elif action == "rerate":
             outcome[f"{action}:{file_id}"] = rerate(file_id, int(message["run"]))
+        elif action == "workbook":
+            from chalicelib.review import report
+
+            outcome[f"{action}:{file_id}"] = report.store_workbook(file_id, str(message["key"]))
         else:
             logger().warning("unknown analysis action dropped", extra={"action": str(action)[:40]})
     return outcome

@@ -22,6 +22,7 @@ from chalicelib.uploads.models import FileRow
 BUDGET = 5_000_000  # bytes of Lambda payload for the whole report (of 6,291,456)
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 XLSX_INLINE_MAX = 4_000_000  # bytes of workbook sent in the response (base64: 5.3 MB); larger: via S3
+LARGE_WORKBOOK = 5_000  # findings; a workbook of more is built by the analysis queue, then served from S3
 SHARES = {"categories": 0.1, "scenes": 0.2, "exceedances": 0.3, "findings": 0.4}
 PUBLIC = ("id", "category", "category_name", "severity", "age", "basis", "qualifiers", "scene", "scene_label",
           "line", "excerpt", "evidence", "labelling", "advice", "analyzer")
@@ -73,23 +74,81 @@ def build(row: FileRow) -> dict[str, Any]:
     return render(row, effective_findings(row), row.target_audience)
 
 
-def workbook(row: FileRow) -> tuple[bytes | None, str | None]:
-    """(the workbook, None) when it fits a Lambda response; else (None, a presigned GET of it in
-    S3): binary bodies travel base64 (4/3 of their size) inside Lambda's 6 MB."""
+def workbook(row: FileRow) -> tuple[bytes | None, str | None, str | None]:
+    """(workbook, None, None) when it is small; (None, url, None) when it is too large for a Lambda
+    response (binary bodies travel base64 in its 6 MB) and stored in S3; (None, None, key) when
+    it is large enough to be built by the analysis queue (a 20,000-finding workbook takes longer
+    than API Gateway waits) and is not built yet: the caller asks for it and answers 202."""
+    if row.status != FileStatus.DB_READY:
+        raise NotRated(f"the file is not rated yet (status {row.status}); the report is ready at db_ready",
+                       {"status": row.status})
+    if store.finding_count(row.file_id) <= LARGE_WORKBOOK:
+        data = build_workbook(row)
+        return (data, None, None) if len(data) <= XLSX_INLINE_MAX else (None, _stash(row, data), None)
+    key = workbook_key(row)
+    if _stored(key):
+        return None, _link(row, key), None
+    return None, None, key
+
+
+def workbook_key(row: FileRow) -> str:
+    """Names one state of the report: findings and ratings (rating_version, rated_at), comments
+    (their count: an override need not change the rating) and the target."""
     import hashlib
 
-    from chalicelib.provider import client, settings
+    state = json.dumps([row.rating_version, row.rated_at, row.comment_count, row.target_audience,
+                        row.rated_run], default=str)
+    return f"reports/{row.file_id}/{hashlib.sha256(state.encode()).hexdigest()[:32]}.xlsx"
+
+
+def build_workbook(row: FileRow) -> bytes:
     from chalicelib.review import workbook as excel
-    from chalicelib.uploads.objects import content_disposition
 
     findings = effective_findings(row)
-    data = excel.write(render(row, findings, row.target_audience), findings)
-    if len(data) <= XLSX_INLINE_MAX:
-        return data, None
-    key = f"reports/{row.file_id}/{hashlib.sha256(data).hexdigest()[:32]}.xlsx"
+    return excel.write(render(row, findings, row.target_audience), findings)
+
+
+def store_workbook(file_id: str, key: str) -> str:
+    """The analysis queue's part: build the large workbook once for the state its key names."""
+    try:
+        row = FileRow.get(file_id, consistent_read=True)
+    except FileRow.DoesNotExist:
+        return "gone"
+    if row.status != FileStatus.DB_READY or workbook_key(row) != key:
+        return "stale"  # the report changed meanwhile; the next GET asks for the new one
+    if not _stored(key):
+        _put(key, build_workbook(row))
+    return "stored"
+
+
+def _put(key: str, data: bytes) -> None:
+    from chalicelib.provider import client, settings
+
+    client("s3").put_object(Bucket=settings().media_bucket, Key=key, Body=data, ContentType=XLSX)
+
+
+def _stored(key: str) -> bool:
+    from chalicelib.provider import client, settings
+
     s3 = client("s3")
-    s3.put_object(Bucket=settings().media_bucket, Key=key, Body=data, ContentType=XLSX)
-    return None, s3.generate_presigned_url("get_object", ExpiresIn=settings().presign_ttl, Params={
+    try:
+        s3.head_object(Bucket=settings().media_bucket, Key=key)
+        return True
+    except s3.exceptions.ClientError:
+        return False
+
+
+def _stash(row: FileRow, data: bytes) -> str:
+    key = workbook_key(row)
+    _put(key, data)
+    return _link(row, key)
+
+
+def _link(row: FileRow, key: str) -> str:
+    from chalicelib.provider import client, settings
+    from chalicelib.uploads.objects import content_disposition
+
+    return client("s3").generate_presigned_url("get_object", ExpiresIn=settings().presign_ttl, Params={
         "Bucket": settings().media_bucket, "Key": key,
         "ResponseContentDisposition": content_disposition(f"report-{row.file_id}.xlsx")})
 

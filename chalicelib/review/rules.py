@@ -159,16 +159,18 @@ def rating(findings: Iterable[Mapping[str, Any]]) -> str:
     return highest_age(f.get("age") for f in findings)
 
 
+SEVERITY_RU = {"none": "нет", "mild": "слабая", "moderate": "умеренная", "severe": "сильная"}
+
+
 def advice(finding: Mapping[str, Any], target: str | None) -> str:
-    """The analyzer's advice, else a plain one naming what the target allows."""
+    """The analyzer's advice, else a plain one (in the studio's language) naming what to change."""
     given = finding.get("advice") or ""
     if given:
         return given
-    where = f"scene {finding.get('scene_label') or finding.get('scene') or '?'}"
-    allowed = f"for {target}" if target else "for a lower age"
+    where = f"Сцена {finding.get('scene_label') or finding.get('scene') or '?'}"
+    name = finding.get("category_name") or finding.get("category")
     if list(finding.get("ages") or []) == ["18+"]:
-        return (f"{where}: remove this {finding.get('category_name') or finding.get('category')} content; it is "
-                f"18+ whatever its treatment (436-FZ art. 5 part 2)")
-    return (f"{where}: tone down the {finding.get('category_name') or finding.get('category')} (now "
-            f"{finding.get('severity')}, {finding.get('age')}): less detail and frequency, no approval, "
-            f"so that it fits {allowed}")
+        return f"{where}: убрать «{name}»: это 18+ при любой подаче (436-ФЗ, ст. 5 ч. 2)."
+    goal = f"уложиться в {target}" if target else "снизить возрастную оценку"
+    return (f"{where}: смягчить «{name}» (сейчас {SEVERITY_RU.get(finding.get('severity', ''), '?')}, "
+            f"{finding.get('age')}): меньше подробностей и повторов, без одобрения, чтобы {goal}.")

@@ -65,6 +65,11 @@ def write_findings(file_id: str, analyzer: str, items: list[dict[str, Any]], sha
     count("FindingsWritten", len(items))
 
 
+def finding_count(file_id: str) -> int:
+    """How many findings the file has, from the analyzers' marks (one small row each)."""
+    return sum(int(m.findings) for m in MarkItem.query(file_id, MarkItem.sk.startswith(MARK), consistent_read=True))
+
+
 def ratings(file_id: str) -> tuple[str, str]:
     """(final rating after people's overrides, the analyzers' rating)."""
     findings = findings_of(file_id)

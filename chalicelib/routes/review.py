@@ -72,14 +72,18 @@ def post_recommendation(ctx: http.RequestContext, file_id: str) -> dict:
 
 @api.route("/files/{file_id}/report", roles=UPLOADER, tags=["rating"], errors=[409],
            summary="Rating, exceedances with advice, findings by scene and category (?format=xlsx: a workbook; "
-                   "send Accept: the xlsx type)", query="review.schemas:ReportQuery",
-           response="review.schemas:Report", produces=XLSX, alternative=(302, None))
+                   "send Accept: the xlsx type; a large one: 302 to S3, or 202 while it is built)", query="review.schemas:ReportQuery",
+           response="review.schemas:Report", produces=XLSX,
+           alternatives=((302, None), (202, "application/json")))
 def get_report(ctx: http.RequestContext, file_id: str) -> Response:
     row = uploads.owned(file_id, ctx.principal)
     if ctx.query.format == "xlsx":
-        data, url = report.workbook(row)
+        data, url, pending = report.workbook(row)
         if url:  # too large for a Lambda response: a short-lived link to it in S3
             return http.text_or_redirect(None, url)
+        if pending:  # too large to build within this request: the analysis queue builds it
+            pipeline.request_workbook(file_id, pending)
+            return http.json_response({"status": "preparing", "retry_after": 5}, 202, {"Retry-After": "5"})
         return Response(body=data, headers={
             "Content-Type": XLSX, "Content-Disposition": f'attachment; filename="report-{file_id}.xlsx"'})
     return http.json_response(report.build(row))

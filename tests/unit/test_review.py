@@ -390,3 +390,19 @@ def test_a_workbook_too_large_for_a_lambda_response_comes_from_s3(http, aws, mon
     assert key.startswith(f"reports/{file_id}/") and key.endswith(".xlsx")
     data = aws.client("s3").get_object(Bucket=aws.settings.media_bucket, Key=key)["Body"].read()
     assert load_workbook(io.BytesIO(data), read_only=True).sheetnames[0] == "Summary"
+
+
+def test_a_large_workbook_is_built_by_the_queue_then_served_from_s3(http, aws, monkeypatch) -> None:
+    file_id = upload(http, aws)
+    analyze(http, aws, file_id)
+    monkeypatch.setattr(report, "LARGE_WORKBOOK", 1)  # every workbook counts as large
+    first = get(http, f"/files/{file_id}/report?format=xlsx", Accept=XLSX)
+    assert first.status_code == 202 and first.headers["Retry-After"] == "5"
+    key = report.workbook_key(FileRow.get(file_id, consistent_read=True))
+    deliver(http, aws, {"action": "workbook", "file_id": file_id, "key": key})
+    second = get(http, f"/files/{file_id}/report?format=xlsx", Accept=XLSX)
+    assert second.status_code == 302 and key in second.headers["Location"]
+    # The report changes (a new target): the stored workbook no longer names it.
+    http.http.patch(f"/files/{file_id}", headers=auth("uploader"), body=json.dumps({"target_audience": "18+"}))
+    assert get(http, f"/files/{file_id}/report?format=xlsx", Accept=XLSX).status_code == 202
+    assert report.store_workbook(file_id, key) == "stale"
