@@ -47,6 +47,7 @@ PROJECT_ID = re.compile(r"^[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)*$")
 CUE = "cue."
 NEAR = 2  # lines either side of a hit where a cue counts as "near"
 MAX_TERMS = 8
+PERVASIVE_SCENES = 15  # in this many scenes a category is pervasive however long the script (else a fifth)
 APPROVAL_FAMILIES = frozenset({"violence", "gore", "sex"})  # approval raises these too (not "promotion")
 SEXUAL_FAMILIES = frozenset({"sex", "sexual_violence"})
 MAX_LINES = 50
@@ -393,10 +394,10 @@ def _spread(drafts: list[_Draft], scene_count: int) -> None:
         if not d.hits:
             continue
         count = len(present.get(d.group.owner.category.id, ()))
-        if count >= max(3, -(-scene_count // 5)):
+        if count >= PERVASIVE_SCENES or count >= max(3, -(-scene_count // 5)):
             d.points += 1
             d.qualifiers.add("pervasive")
-        elif count <= max(2, scene_count // 10):
+        elif count <= max(2, scene_count // 20):
             d.qualifiers.add("episodic")
 
 
