@@ -7,7 +7,7 @@ marked ``"split": "holdout"`` were written after the lexicons were tuned and are
 counts as predicted when a finding of it has a severity above ``none``. Prints precision and
 recall per family and overall, severity agreement on the true positives, and rating accuracy.
 
-    .venv/bin/python -m bench.analyze_eval [--catalog default|client] [--show]
+    .venv/bin/python -m bench.analyze_eval [--catalog default|studio] [--split all|tuned|holdout] [--show]
 """
 from __future__ import annotations
 
@@ -91,12 +91,13 @@ def _pr(tp: int, fp: int, fn: int) -> dict[str, float | int]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--catalog", choices=("default", "client"), default="default")
+    parser.add_argument("--catalog", choices=("default", "studio"), default="default",
+                        help="studio: the default catalog plus the client's workbook, as after a studio loads it")
     parser.add_argument("--show", action="store_true", help="list every miss")
     parser.add_argument("--split", choices=("all", "tuned", "holdout"), default="all",
                         help="tuned: the scenes the lexicons were tuned on; holdout: written after, never tuned on")
     args = parser.parse_args()
-    catalog = default_catalog() if args.catalog == "default" else client_catalog()
+    catalog = default_catalog() if args.catalog == "default" else default_catalog() + client_catalog()
     data = [i for i in items() if args.split == "all" or i.get("split", "tuned") == args.split]
     result = evaluate(catalog, data)
     print(f"{len(data)} scenes ({args.split}), catalog: {args.catalog}")

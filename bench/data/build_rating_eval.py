@@ -407,7 +407,7 @@ add("ru-obscene-innocent-1", "ru", {}, optional=["alcohol"], text= """
 КАПИТАН
 Употреблять спиртное на борту запрещено. Застрахуй ящики и зови команду.
 """, note="innocent words with obscene letters; спиртное is alcohol though")
-add("en-obscene-1", "en", {"obscene": "mild", "language": "mild"}, """
+add("en-obscene-1", "en", {"obscene": "mild"}, optional=["language"], text= """
 INT. CAR - NIGHT
 MIKE
 What the fuck were you thinking? You fucking idiot!
@@ -423,7 +423,7 @@ add("ru-obscene-pervasive-1", "ru", {"obscene": "severe"}, """
 """, age="18+")
 
 # ---------------- coarse language ----------------
-add("ru-language-mild-1", "ru", {"language": "mild"}, """
+add("ru-language-mild-1", "ru", {}, optional=["language"], note="a single дурак is not swearing (art. 10 p. 4)", text= """
 ИНТ. КВАРТИРА — ДЕНЬ
 ВАСЯ
 Ну ты и дурак! Опять всё сломал.

@@ -47,6 +47,7 @@ PROJECT_ID = re.compile(r"^[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)*$")
 CUE = "cue."
 NEAR = 2  # lines either side of a hit where a cue counts as "near"
 MAX_TERMS = 8
+PERVASIVE_SCENES = 15  # in this many scenes a category is pervasive however long the script (else a fifth)
 APPROVAL_FAMILIES = frozenset({"violence", "gore", "sex"})  # approval raises these too (not "promotion")
 SEXUAL_FAMILIES = frozenset({"sex", "sexual_violence"})
 MAX_LINES = 50
@@ -218,8 +219,10 @@ def _names(document: Any, needed: set[int]) -> tuple[set[str], dict[int, str]]:
     return names, texts
 
 
-# A character introduced with an age under 18: "ЛИЗА (14)", "BEN (12)", "Маша, 9 лет", "Tom, 15,".
-MINOR_INTRO = re.compile(r"\b([A-ZА-ЯЁ][A-ZА-ЯЁa-zа-яё]+)\s*(?:\((\d{1,2})\)|,\s*(\d{1,2})(?:\s*(?:лет|года?|years? old))?[,.)])")
+# A character introduced with an age under 18: "ЛИЗА (14)", "MARY JANE (15)" (a screenplay's
+# upper-case introduction), "Маша, 9 лет", "Tom, 15 years old" (an age with its unit).
+MINOR_INTRO = re.compile(r"\b([A-ZА-ЯЁ]{2,}(?: [A-ZА-ЯЁ]{2,})?)\s*\((\d{1,2})\)"
+                         r"|\b([A-ZА-ЯЁ][a-zа-яё]+),\s*(\d{1,2})[\s-]*(?:лет|года?|years?[\s-]old)\b")
 
 
 _DIGIT = re.compile(r"\d")
@@ -232,10 +235,9 @@ def _minor_characters(document: Any, scenes: dict[int, _Scene]) -> None:
     for scene in document.scenes:
         for line in scene.lines:
             if ("(" in line.text or "," in line.text) and _DIGIT.search(line.text):
-                for name, a, b in MINOR_INTRO.findall(line.text):
-                    age = int(a or b)
-                    if 0 < age < 18:
-                        minors.add(name.lower().replace("ё", "е"))
+                for caps, a, name, b in MINOR_INTRO.findall(line.text):
+                    if 0 < int(a or b) < 18:
+                        minors.add((caps or name).lower().replace("ё", "е"))
     if not minors:
         return
     pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(minors))) + r")\b")
@@ -393,10 +395,10 @@ def _spread(drafts: list[_Draft], scene_count: int) -> None:
         if not d.hits:
             continue
         count = len(present.get(d.group.owner.category.id, ()))
-        if count >= max(3, -(-scene_count // 5)):
+        if count >= PERVASIVE_SCENES or count >= max(3, -(-scene_count // 5)):
             d.points += 1
             d.qualifiers.add("pervasive")
-        elif count <= max(2, scene_count // 10):
+        elif count <= max(2, scene_count // 20):
             d.qualifiers.add("episodic")
 
 
