@@ -44,6 +44,12 @@ class Settings:
     download_url_ttl: int
     results_table: str
     violations_table: str
+    realtime_table: str
+    files_stream_arn: str
+    ws_management_url: str | None
+    ws_max_subscriptions: int
+    ws_connection_ttl: int
+    ws_idle_timeout: int
     local: bool
 
     def secret_problem(self) -> str | None:
@@ -109,6 +115,24 @@ def from_env() -> Settings:
         download_url_ttl=min(300, _int("KADR_DOWNLOAD_URL_TTL", 300)),
         results_table=os.environ.get("KADR_RESULTS_TABLE", f"kadr-{stage}-results"),
         violations_table=os.environ.get("KADR_VIOLATIONS_TABLE", f"kadr-{stage}-violations"),
+        # Live status (chalicelib.realtime): WebSocket connections and their subscriptions.
+        realtime_table=os.environ.get("KADR_REALTIME_TABLE", f"kadr-{stage}-realtime"),
+        # Read where the stream handler is registered (app.py). The packaged template points the
+        # event source at the files table's StreamArn itself (infra/package.py); the local stack
+        # sets the stream moto made.
+        files_stream_arn=os.environ.get(
+            "KADR_FILES_STREAM_ARN",
+            f"arn:aws:dynamodb:{os.environ.get('AWS_DEFAULT_REGION', 'us-east-1')}:000000000000:"
+            f"table/kadr-{stage}-files/stream/unset"),
+        # The WebSocket API's management endpoint (post_to_connection): on AWS
+        # https://{api-id}.execute-api.{region}.amazonaws.com/{stage} (the packaged template sets
+        # it), locally the gateway's http://127.0.0.1:8001. From configuration, never from an
+        # event (aws/chalice #1991), so every handler pushes the same way.
+        ws_management_url=os.environ.get("KADR_WS_MANAGEMENT_URL") or None,
+        ws_max_subscriptions=_int("KADR_WS_MAX_SUBSCRIPTIONS", 100),
+        # API Gateway ends a WebSocket connection after 2 hours, or 10 minutes without a message.
+        ws_connection_ttl=_int("KADR_WS_CONNECTION_TTL", 7200),
+        ws_idle_timeout=_int("KADR_WS_IDLE_TIMEOUT", 600),
         # Set only by the local stack (infra/stack.py); relaxes nothing but the secret's length.
         local=os.environ.get("KADR_LOCAL") == "1",
     )
