@@ -14,7 +14,7 @@ import pytest
 from infra.stack import Stack, StackConfig, configure_env, free_port
 from tests.helpers import Api
 
-CONFIG = StackConfig(api_port=free_port(), moto_port=free_port(), load_defaults=False,
+CONFIG = StackConfig(api_port=free_port(), moto_port=free_port(), ws_port=free_port(), load_defaults=False,
                      state_dir=Path(tempfile.mkdtemp(prefix="kadr-test-")), pump_workers=2,
                      env={"KADR_PAGE_CACHE_TTL": "1", "KADR_PART_SIZE": str(5 * 1024 * 1024)})
 configure_env(CONFIG)
