@@ -38,7 +38,7 @@ def error(code: str, text: str, **about: Any) -> dict[str, Any]:
 def _refer_changed(old: Any, new: Any) -> bool:
     if new.refer_event is None:
         return False
-    return old is None or (old.refer_event, old.refer_window, old.refer_issue) != (
+    return (old.refer_event, old.refer_window, old.refer_issue) != (
         new.refer_event, new.refer_window, new.refer_issue)
 
 
@@ -48,18 +48,18 @@ def file_messages(old_image: Mapping[str, Any] | None, new_image: Mapping[str, A
 
     A write that moved the status and issued a key holds two events: the status takes the lower
     sequence number, as ``status.transition`` numbers them. A write that bumped no sequence
-    (uploads' bookkeeping, a second downloader joining) says nothing.
+    (uploads' bookkeeping, a second downloader joining) says nothing, and neither does a new row.
     """
     from chalicelib.uploads.models import FileRow
 
-    if not new_image:
+    if not new_image or not old_image:  # a new file: nobody watches it yet (subscribing needs it)
         return []
     new = FileRow.from_raw_data(dict(new_image))
-    old = FileRow.from_raw_data(dict(old_image)) if old_image else None
+    old = FileRow.from_raw_data(dict(old_image))
     sequence = int(new.sequence)
-    if old is not None and sequence <= int(old.sequence):
+    if sequence <= int(old.sequence):
         return []
-    status_moved = old is None or old.status != new.status
+    status_moved = old.status != new.status
     refer = _refer_changed(old, new)
     out: list[dict[str, Any]] = []
     if status_moved:

@@ -301,13 +301,13 @@ def test_every_rotation_freeze_and_expiry_is_pushed(http, aws, gateway, clock: S
     assert (expired["event"], expired["url"], expired["sequence"]) == ("expired", None, frozen["sequence"] + 1)
 
 
-def test_a_write_that_bumps_no_sequence_pushes_nothing(http, gateway) -> None:
+def test_a_write_that_bumps_no_sequence_and_a_new_row_push_nothing(http, gateway) -> None:
     file = new_file(http)
     connect(http, "c-quiet")
     say(http, "c-quiet", {"action": "subscribe", "file_id": file["id"]})
     before = image(file["id"])
     FileRow.get(file["id"]).update(actions=[FileRow.completed.set(True)])
-    http.lambda_.invoke("on_file_change", stream_event((before, image(file["id"]))))
+    http.lambda_.invoke("on_file_change", stream_event((before, image(file["id"])), (None, before)))
     assert [m["type"] for m in gateway.sent["c-quiet"]] == ["subscribed"]
 
 
