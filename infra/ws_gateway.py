@@ -192,11 +192,11 @@ class WebSocketGateway(Component):
             return web.json_response({"message": "Forbidden" if status == 403 else "Unauthorized"
                                       if status == 401 else "Refused"}, status=int(status))
         ws = web.WebSocketResponse(max_msg_size=MAX_PAYLOAD, autoping=True, autoclose=True, compress=False, timeout=2)
-        await ws.prepare(request)
         now = time.time()
         connection = _Connection(ws, now, request.remote or "", request.headers.get("User-Agent", ""), now)
-        self.connections[connection_id] = connection
+        self.connections[connection_id] = connection  # known before the client hears the 101
         try:
+            await ws.prepare(request)
             async for msg in ws:
                 if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
                     continue
