@@ -30,7 +30,7 @@ def start_stack(state_dir: Path, env: dict[str, str] | None = None, pump_workers
         sys.path.insert(0, str(ROOT))
     from infra.stack import Stack, StackConfig, free_port
 
-    config = StackConfig(api_port=free_port(), moto_port=free_port(), load_defaults=False,
+    config = StackConfig(api_port=free_port(), moto_port=free_port(), ws_port=free_port(), load_defaults=False,
                          state_dir=state_dir, pump_workers=pump_workers, env=dict(env or {}))
     return Stack(config).start()
 
