@@ -107,7 +107,7 @@ class WebSocketGateway(Component):
             app.router.add_get(path, self._get)
             app.router.add_delete(path, self._delete)
         try:
-            self._runner = web.AppRunner(app, access_log=None)  # access lines would carry ?token=
+            self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=1.0)  # access lines would carry ?token=
             loop.run_until_complete(self._runner.setup())
             loop.run_until_complete(web.TCPSite(self._runner, self.host, self.port, reuse_address=True).start())
             self._watchdog = loop.create_task(self._watch())

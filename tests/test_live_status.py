@@ -303,6 +303,33 @@ def test_an_idle_client_is_closed_and_oversized_messages_end_the_connection(stac
     assert gateway.invocations == {"$connect": 2, "$default": 0, "$disconnect": 2}
 
 
+def test_stopping_the_gateway_closes_its_clients_and_frees_the_port(stack) -> None:
+    """What Ctrl-C does to the gateway in `make dev`: clients get 1001, $disconnect runs, the port
+    is free again."""
+    import socket
+
+    port = free_port()
+    gateway = WebSocketGateway(stack.app, "127.0.0.1", port)
+    gateway.start()
+
+    async def scenario() -> None:
+        async with aiohttp.ClientSession() as session:
+            async with session.ws_connect(f"{gateway.url}/?token={stack.tokens['uploader']}") as ws:
+                reading = asyncio.create_task(ws.receive(timeout=10))  # a client reads all along
+                await asyncio.sleep(0.1)
+                started = time.monotonic()
+                await asyncio.to_thread(gateway.stop)
+                assert time.monotonic() - started < 3
+                closed = await reading
+                assert closed.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED)
+                assert ws.close_code == 1001
+
+    run(scenario())
+    assert gateway.invocations == {"$connect": 1, "$default": 0, "$disconnect": 1}
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", port))
+
+
 def test_the_stream_pump_hands_over_aws_shaped_records_in_order_and_retries_a_failed_batch(stack, api: Api) -> None:
     from chalice.app import DynamoDBEvent
 
