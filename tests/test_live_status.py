@@ -171,6 +171,33 @@ def test_a_reissue_and_a_rotation_are_pushed_with_their_new_urls(stack, api: Api
     run(scenario())
 
 
+def test_a_real_rotation_is_pushed_within_a_second(stack, api: Api) -> None:
+    """The whole path of `make dev`, no settable clock: the SQS delay timer fires at 90 s, its
+    handler writes the rotation, the stream pump pushes it (waits ~90 s)."""
+    file = upload_file(api, BODY)
+    before = api.get(f"/files/{file['id']}/refer", role="uploader").json()
+    due = epoch(before["next_rotation_at"])
+
+    async def scenario() -> None:
+        session, watcher = await connect(stack, stack.tokens["uploader"])
+        try:
+            subscribed = await watcher.subscribe(file["id"])
+            rotated = await watcher.until(
+                lambda m: m["type"] == "refer" and m["event"] == "rotated" and m["sequence"] > subscribed["sequence"],
+                timeout=max(0.0, due - time.time()) + 30)
+            row = FileRow.get(file["id"], consistent_read=True)
+            assert rotated["sequence"] == int(row.sequence) == 4
+            assert watcher.received_at(rotated) - epoch(row.updated_at) < WITHIN_S
+            after = api.get(f"/files/{file['id']}/refer", role="uploader").json()
+            assert rotated["url"] == after["url"] != before["url"] and rotated["expires_at"] == after["expires_at"]
+            print(f"rotation: written {epoch(row.updated_at) - due:+.2f} s from due, pushed in "
+                  f"{watcher.received_at(rotated) - epoch(row.updated_at):.3f} s")
+        finally:
+            await session.close()
+
+    run(scenario())
+
+
 @pytest.mark.parametrize("token", [None, "", "not-a-token", "eyJhbGciOiJub25lIn0.e30."])
 def test_a_client_without_a_valid_token_is_refused(stack, token: str | None) -> None:
     async def scenario() -> None:
