@@ -186,7 +186,7 @@ def configure_env(config: StackConfig) -> None:
         "AWS_DEFAULT_REGION": config.region, "KADR_AWS_ENDPOINT": f"http://{config.host}:{config.moto_port}",
         "KADR_TOKEN_SECRET": _secret(config.state_dir), "KADR_LOCAL": "1",
         # The stream handler builds absolute download URLs; pushes go to the local gateway.
-        "KADR_PUBLIC_BASE_URL": f"http://{config.host}:{config.api_port}",
+        "KADR_API_BASE_URL": f"http://{config.host}:{config.api_port}",
         "KADR_WS_MANAGEMENT_URL": f"http://{config.host}:{config.ws_port}", **config.env,
     })
 

@@ -16,7 +16,7 @@ def handle(records: Iterable[Any]) -> int:
     holds); a failure to one connection does not (``push.publish``).
     """
     delivered = 0
-    base_url = settings().public_base_url
+    base_url = settings().public_base_url or settings().api_base_url
     for record in records:
         if record.event_name == "REMOVE":
             continue
