@@ -45,13 +45,15 @@ def _pool() -> ThreadPoolExecutor:
     return current().memo("ws-fanout", lambda: ThreadPoolExecutor(FANOUT_THREADS, thread_name_prefix="ws-push"))
 
 
-def _post(client: Any, connection_id: str, data: bytes) -> bool:
+def _post(client: Any, connection_id: str, data: bytes, topic: str | None = None) -> bool:
     """True if delivered; False if the connection is gone (then forgotten) or the post failed."""
     try:
         client.post_to_connection(ConnectionId=connection_id, Data=data)
         return True
     except client.exceptions.GoneException:
         store.close_connection(connection_id)
+        if topic is not None:  # also when the connection's own row was already gone
+            store.drop_subscription(topic, connection_id)
         count("WebSocketConnectionsPruned")
         return False
     except Exception as exc:  # noqa: BLE001 - one connection's failure must not stop the others
@@ -84,8 +86,8 @@ def publish(topic: str, message: Mapping[str, Any]) -> int:
         logger().warning("KADR_WS_MANAGEMENT_URL is not set: nothing is pushed")
         return 0
     if len(connections) == 1:
-        delivered = int(_post(client, connections[0], data))
+        delivered = int(_post(client, connections[0], data, topic))
     else:
-        delivered = sum(_pool().map(lambda c: _post(client, c, data), connections))
+        delivered = sum(_pool().map(lambda c: _post(client, c, data, topic), connections))
     count("WebSocketMessagesSent", delivered)
     return delivered

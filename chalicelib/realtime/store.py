@@ -89,9 +89,13 @@ def subscribe(row: ConnectionRow, topic: str) -> Subscribed:
     return Subscribed.OK
 
 
+def drop_subscription(topic: str, connection_id: str) -> None:
+    SubscriptionRow(topic_pk(topic), connection_id).delete()
+
+
 def unsubscribe(row: ConnectionRow, topic: str) -> None:
     connection_id = row.pk.removeprefix("conn#")
-    SubscriptionRow(topic_pk(topic), connection_id).delete()
+    drop_subscription(topic, connection_id)
     try:
         row.update(actions=[ConnectionRow.topics.delete({topic})], condition=ConnectionRow.pk.exists())
     except UpdateError as exc:

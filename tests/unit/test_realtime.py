@@ -326,6 +326,17 @@ def test_a_gone_connection_is_pruned_and_the_others_still_get_the_message(http, 
         ConnectionRow.get(connection_pk("c-gone"), "conn")
 
 
+def test_an_orphan_subscription_is_dropped_on_its_first_gone(http, gateway) -> None:
+    """The connection's row already gone (TTL took it first): its subscription row still goes."""
+    file = new_file(http)
+    connect(http, "c-orphan")
+    say(http, "c-orphan", {"action": "subscribe", "file_id": file["id"]})
+    ConnectionRow.get(connection_pk("c-orphan"), "conn").delete()
+    gateway.gone.add("c-orphan")
+    assert push.publish(f"file:{file['id']}", {"type": "status"}) == 0
+    assert list(SubscriptionRow.query(topic_pk(f"file:{file['id']}"))) == []
+
+
 def test_an_error_status_carries_its_reason_and_worst_case_messages_fit_a_frame(http, gateway) -> None:
     file = new_file(http)
     row = FileRow.get(file["id"])
