@@ -115,7 +115,7 @@ def test_a_busy_port_is_a_clear_error(tmp_path: Path) -> None:
         busy.listen()
         port = busy.getsockname()[1]
         env = {**os.environ, "KADR_API_PORT": str(port), "KADR_MOTO_PORT": str(free_port()),
-               "KADR_STATE_DIR": str(tmp_path)}
+               "KADR_WS_PORT": str(free_port()), "KADR_STATE_DIR": str(tmp_path)}
         result = subprocess.run([sys.executable, "-m", "infra.stack"], cwd=ROOT, env=env, capture_output=True,
                                 text=True, timeout=60)
     assert result.returncode != 0
