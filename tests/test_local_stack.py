@@ -120,3 +120,16 @@ def test_a_busy_port_is_a_clear_error(tmp_path: Path) -> None:
                                 text=True, timeout=60)
     assert result.returncode != 0
     assert f"port {port} for the api is in use" in result.stderr
+
+
+def test_a_busy_websocket_port_is_a_clear_error(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        env = {**os.environ, "KADR_API_PORT": str(free_port()), "KADR_MOTO_PORT": str(free_port()),
+               "KADR_WS_PORT": str(port), "KADR_STATE_DIR": str(tmp_path)}
+        result = subprocess.run([sys.executable, "-m", "infra.stack"], cwd=ROOT, env=env, capture_output=True,
+                                text=True, timeout=60)
+    assert result.returncode != 0
+    assert f"port {port} for the ws is in use; set KADR_WS_PORT" in result.stderr
