@@ -80,9 +80,10 @@ def from_env() -> Settings:
         views_queue_url=os.environ.get("KADR_VIEWS_QUEUE_URL") or None,
         token_secret=os.environ.get("KADR_TOKEN_SECRET", ""),
         public_base_url=os.environ.get("KADR_PUBLIC_BASE_URL") or None,
-        # The API's URL for code that answers no request (the stream handler's refer-key URLs):
-        # KADR_PUBLIC_BASE_URL when set, else this. Kept apart so that setting it (the local stack
-        # does) leaves request URLs following the Host header.
+        # The API's URL for code that answers no request (the stream handler's refer-key URLs),
+        # used when KADR_PUBLIC_BASE_URL is not set. Apart from it because that one also pins
+        # every response's links: the local stack sets this one, and responses keep following
+        # the Host header.
         api_base_url=os.environ.get("KADR_API_BASE_URL") or None,
         page_cache_ttl=_int("KADR_PAGE_CACHE_TTL", 5),
         # 8 KiB per text field keeps a full page (<= 50 items) inside one 1 MB Query response,
