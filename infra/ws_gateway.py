@@ -9,12 +9,12 @@
 - ``POST/GET/DELETE /@connections/{id}`` (also under ``/{stage}/``): the management API that
   ``apigatewaymanagementapi`` calls, in AWS's camelCase JSON; an unknown connection is a 410 with
   ``x-amzn-ErrorType: GoneException``, so boto3 raises ``GoneException`` as it does against AWS.
-- AWS's limits: 128 KB per message either way (client messages over it close the connection with
-  1009, posts over it are a 413 ``PayloadTooLargeException``), 10 minutes without a client message
-  and 2 hours per connection (then the gateway closes it with 1001 and ``$disconnect`` runs).
-  aiohttp hands over whole messages, not frames: the 32 KB frame limit is checked on whole
-  messages the app posts (a warning, since AWS would fragment them) and kept by the app itself
-  (``chalicelib.realtime.messages.encode`` refuses messages over 32 KB).
+- AWS's limits: 32 KB per client frame (``FrameGuard`` reads frame headers in front of aiohttp's
+  parser; a bigger frame closes the connection with 1009), 128 KB per message either way (a
+  client message over it: 1009; a post over it: 413 ``PayloadTooLargeException``), 10 minutes
+  without a client message and 2 hours per connection (then 1001, and ``$disconnect`` runs). A
+  post over 32 KB is sent (AWS would fragment it) with a warning: the app keeps every message
+  under one frame itself (``chalicelib.realtime.messages.encode``).
 
 The server runs its own asyncio loop on a thread; handlers run on a thread pool, like concurrent
 Lambda invocations. ``stop()`` closes every connection (each gets its ``$disconnect``) and frees the
@@ -50,6 +50,64 @@ def _iso(epoch: float) -> str:
 
 def _request_time(epoch: float) -> str:
     return datetime.fromtimestamp(epoch, UTC).strftime("%d/%b/%Y:%H:%M:%S +0000")
+
+
+class FrameGuard:
+    """Sits in front of aiohttp's WebSocket parser and reads each frame's header as the bytes
+    arrive: a frame whose payload is over 32 KB (API Gateway's frame limit) calls ``too_big`` and
+    nothing more reaches the parser. aiohttp itself only sees whole messages (limited to 128 KB)."""
+
+    def __init__(self, inner: Any, too_big: Any, limit: int = MAX_FRAME) -> None:
+        self.inner, self.too_big, self.limit = inner, too_big, limit
+        self._header = b""
+        self._skip = 0
+        self.refused = False
+
+    def _header_length(self) -> int | None:
+        head = self._header
+        if len(head) < 2:
+            return None
+        size = 2 + {126: 2, 127: 8}.get(head[1] & 0x7F, 0) + (4 if head[1] & 0x80 else 0)
+        return size if len(head) >= size else None
+
+    def _payload_length(self) -> int:
+        length, head = self._header[1] & 0x7F, self._header
+        if length == 126:
+            return int.from_bytes(head[2:4], "big")
+        if length == 127:
+            return int.from_bytes(head[2:10], "big")
+        return length
+
+    def _scan(self, data: bytes) -> None:
+        view = memoryview(data)
+        while view and not self.refused:
+            if self._skip:
+                step = min(self._skip, len(view))
+                self._skip -= step
+                view = view[step:]
+                continue
+            self._header += bytes(view[:1])
+            view = view[1:]
+            size = self._header_length()
+            if size is None:
+                continue
+            payload = self._payload_length()
+            self._header = b""
+            if payload > self.limit:
+                self.refused = True
+                self.too_big(payload)
+                return
+            self._skip = payload
+
+    def feed_data(self, data: bytes) -> tuple[bool, bytes]:
+        if not self.refused:
+            self._scan(bytes(data))
+        if self.refused:
+            return False, b""
+        return self.inner.feed_data(data)
+
+    def feed_eof(self) -> None:
+        self.inner.feed_eof()
 
 
 @dataclass
@@ -197,6 +255,13 @@ class WebSocketGateway(Component):
         self.connections[connection_id] = connection  # known before the client hears the 101
         try:
             await ws.prepare(request)
+            protocol = request.protocol  # aiohttp hands over messages: frames are checked here
+
+            def too_big(size: int) -> None:
+                log.warning("ws: a %d-byte frame from %s is over 32 KB; closing with 1009", size, connection_id)
+                asyncio.ensure_future(self._close(connection_id, "Frame too big", code=1009))
+
+            protocol._payload_parser = FrameGuard(protocol._payload_parser, too_big)
             async for msg in ws:
                 if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
                     continue
@@ -226,11 +291,11 @@ class WebSocketGateway(Component):
                 log.exception("ws: $disconnect handler failed")
         return ws
 
-    async def _close(self, connection_id: str, reason: str) -> None:
+    async def _close(self, connection_id: str, reason: str, code: int = CLOSE_GOING_AWAY) -> None:
         connection = self.connections.get(connection_id)
         if connection is not None and connection.closing is None:
             connection.closing = reason
-            await connection.ws.close(code=CLOSE_GOING_AWAY, message=reason.encode())
+            await connection.ws.close(code=code, message=reason.encode())
 
     async def _watch(self) -> None:
         """API Gateway's idle (10 min) and lifetime (2 h) limits."""
