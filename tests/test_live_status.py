@@ -209,8 +209,9 @@ def test_a_client_without_a_valid_token_is_refused(stack, token: str | None) -> 
     run(scenario())
 
 
-def test_a_stranger_cannot_subscribe_to_someone_elses_file(stack, api: Api) -> None:
+def test_a_stranger_cannot_subscribe_to_someone_elses_file(stack, api: Api, capfd) -> None:  # noqa: ANN001
     file = create_file(api)
+    capfd.readouterr()
 
     async def scenario() -> None:
         session, watcher = await connect(stack, issue_token("stranger", "uploader"))
@@ -224,6 +225,9 @@ def test_a_stranger_cannot_subscribe_to_someone_elses_file(stack, api: Api) -> N
             await session.close()
 
     run(scenario())
+    # The gateway invoked the Lambda entry point, so the app's middleware ran: flush_after
+    # emitted the connect's metric (EMF on stdout).
+    assert '"WebSocketConnects"' in capfd.readouterr().out
 
 
 def test_a_vanished_client_is_pruned(stack, api: Api) -> None:
