@@ -10,7 +10,7 @@
 - ``realtime_wiring.json``: what the live-status functions learn from the stack itself: the
   stream handler's event source is the files table's ``StreamArn`` (not an ARN known at package
   time), every function's ``KADR_WS_MANAGEMENT_URL`` is the WebSocket API's own endpoint (so any
-  handler can ``publish``), and the stream handler's ``KADR_API_BASE_URL`` is the REST API's
+  handler can ``publish``), and the stream and subscribe handlers' ``KADR_API_BASE_URL`` is the REST API's
   (a stage's ``KADR_PUBLIC_BASE_URL``, e.g. a custom domain, takes precedence).
 
 This deep-merges both into one file and runs ``chalice package`` with it.

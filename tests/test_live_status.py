@@ -148,7 +148,10 @@ def test_a_reissue_and_a_rotation_are_pushed_with_their_new_urls(stack, api: Api
     async def scenario() -> None:
         session, watcher = await connect(stack, stack.tokens["uploader"])
         try:
-            assert (await watcher.subscribe(file["id"]))["sequence"] == 3
+            snapshot = await watcher.subscribe(file["id"])
+            view = api.get(f"/files/{file['id']}/refer", role="uploader").json()
+            assert snapshot["sequence"] == 3 and snapshot["refer"] == {
+                "state": "active", "url": view["url"], "expires_at": view["expires_at"]}
             reissued = api.post(f"/files/{file['id']}/refer", role="uploader").json()
             # The upload's own events may still be on their way: a client drops what the
             # subscription's sequence already covers.

@@ -33,6 +33,7 @@ def test_chalice_package_builds_every_handler(tmp_path: Path) -> None:
     assert "${WebsocketAPI}" in template["Globals"]["Function"]["Environment"]["Variables"][
         "KADR_WS_MANAGEMENT_URL"]["Fn::Sub"]
     assert "KADR_API_BASE_URL" in functions["OnFileChange"]["Environment"]["Variables"]
+    assert "KADR_API_BASE_URL" in functions["WebsocketMessage"]["Environment"]["Variables"]
     # API Gateway's own answers in the error shape: an unknown path or method is a JSON 404.
     api = template["Resources"]["RestAPI"]
     assert api["Type"] == "AWS::Serverless::Api" and api["Properties"]["DefinitionBody"]["paths"]

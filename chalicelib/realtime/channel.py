@@ -2,7 +2,8 @@
 
 Client actions (JSON text, at most 4 KB): ``{"action": "subscribe" | "unsubscribe", "file_id" |
 "task_id": <id>}`` and ``{"action": "ping"}``. Replies: ``{"type": "subscribed", "file_id",
-"status", "sequence"}`` (the file's state when the subscription began: later messages follow it),
+"status", "sequence", "at", "refer"?}`` (the file's state when the subscription began, with
+``refer: {"state", "url", "expires_at"}`` once a key was issued: later messages follow it),
 ``{"type": "subscribed", "task_id"}``, ``{"type": "unsubscribed", ...}``, ``{"type": "pong"}``,
 ``{"type": "error", "code", "message", ...}``. A file or task the caller may not see is
 ``not_found``, exactly like one that does not exist.

@@ -61,14 +61,22 @@ def may_watch_file(principal: Principal, file_id: str) -> bool:
 
 
 def snapshot(kind: str, ident: str) -> dict:
-    """Where a subscription starts: a file's status and sequence (read after the subscription was
-    written, so every later change is pushed; one seen twice carries the same sequence)."""
+    """Where a subscription starts: a file's status and sequence, and its refer key's URL while
+    one works (read after the subscription was written, so every later change is pushed; one seen
+    twice carries the same sequence)."""
     if kind != "file":
         return {}
+    from chalicelib.provider import settings
+    from chalicelib.refer import service as refer
     from chalicelib.uploads.models import FileRow
 
     try:
         row = FileRow.get(ident, consistent_read=True)
     except FileRow.DoesNotExist:
         return {}
-    return {"status": row.status, "sequence": int(row.sequence), "at": row.status_at}
+    state = {"status": row.status, "sequence": int(row.sequence), "at": row.status_at}
+    base_url = settings().public_base_url or settings().api_base_url
+    if row.refer_issue and base_url:
+        view = refer.view(row, base_url.rstrip("/"))
+        state["refer"] = {"state": view["state"], "url": view["url"], "expires_at": view["expires_at"]}
+    return state

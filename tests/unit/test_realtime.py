@@ -162,7 +162,7 @@ def test_the_owner_subscribes_and_gets_the_files_state(http, gateway) -> None:
     say(http, "c-own", {"action": "subscribe", "file_id": file["id"]})
     reply = gateway.last("c-own")
     assert reply == {"type": "subscribed", "file_id": file["id"], "status": "pending", "sequence": 1,
-                     "at": reply["at"]}
+                     "at": reply["at"]}  # no key yet: no refer
     assert store.subscribers(f"file:{file['id']}") == ["c-own"]
 
 
@@ -273,6 +273,9 @@ def test_every_rotation_freeze_and_expiry_is_pushed(http, aws, gateway, clock: S
     file = stored_file(http, aws)
     connect(http, "c-keys")
     say(http, "c-keys", {"action": "subscribe", "file_id": file["id"]})
+    first = refer(http, file["id"])
+    assert gateway.last("c-keys")["refer"] == {"state": "active", "url": f"{BASE}/download/{first['key']}",
+                                               "expires_at": first["expires_at"]}
     issued_at = FileRow.get(file["id"]).refer_issued_at
     before = image(file["id"])
     clock.set(issued_at + 90)
