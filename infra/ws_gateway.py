@@ -140,6 +140,7 @@ class WebSocketGateway(Component):
         self._ready = threading.Event()
         self._failed: BaseException | None = None
         self.invocations: dict[str, int] = {route: 0 for route in ("$connect", "$default", "$disconnect")}
+        self._clients: set[asyncio.Task[Any]] = set()  # running WebSocket handlers (until $disconnect ran)
 
     # ------------------------------------------------------------ lifecycle
 
@@ -195,6 +196,8 @@ class WebSocketGateway(Component):
         self._watchdog.cancel()
         await asyncio.gather(*(self._close(cid, "Going away") for cid in list(self.connections)),
                              return_exceptions=True)
+        if self._clients:  # their $disconnect handlers, briefly (Ctrl-C must end within 5 s)
+            await asyncio.wait(set(self._clients), timeout=1.5)
         await self._runner.cleanup()
 
     # ------------------------------------------------------------ invoking the app
@@ -253,6 +256,10 @@ class WebSocketGateway(Component):
         now = time.time()
         connection = _Connection(ws, now, request.remote or "", request.headers.get("User-Agent", ""), now)
         self.connections[connection_id] = connection  # known before the client hears the 101
+        task = asyncio.current_task()
+        if task is not None:
+            self._clients.add(task)
+            task.add_done_callback(self._clients.discard)
         try:
             await ws.prepare(request)
             protocol = request.protocol  # aiohttp hands over messages: frames are checked here
