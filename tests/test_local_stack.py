@@ -13,7 +13,7 @@ from pathlib import Path
 
 import requests
 
-from infra.stack import ROOT, free_port
+from infra.stack import ROOT, free_port, free_ports
 
 
 def _bound(port: int) -> bool:
@@ -23,9 +23,9 @@ def _bound(port: int) -> bool:
 
 def _start_stack(tmp_path: Path) -> tuple[subprocess.Popen, int, int]:
     """``python -m infra.stack`` (what `make dev` runs) on free ports, state in ``tmp_path``."""
-    api_port, moto_port = free_port(), free_port()
+    api_port, moto_port, ws_port = free_ports(3)
     env = {**os.environ, "KADR_API_PORT": str(api_port), "KADR_MOTO_PORT": str(moto_port),
-           "KADR_WS_PORT": str(free_port()), "KADR_STATE_DIR": str(tmp_path)}
+           "KADR_WS_PORT": str(ws_port), "KADR_STATE_DIR": str(tmp_path)}
     proc = subprocess.Popen([sys.executable, "-m", "infra.stack"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     return proc, api_port, moto_port
@@ -127,7 +127,8 @@ def test_a_busy_websocket_port_is_a_clear_error(tmp_path: Path) -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        env = {**os.environ, "KADR_API_PORT": str(free_port()), "KADR_MOTO_PORT": str(free_port()),
+        api_port, moto_port = free_ports(2)
+        env = {**os.environ, "KADR_API_PORT": str(api_port), "KADR_MOTO_PORT": str(moto_port),
                "KADR_WS_PORT": str(port), "KADR_STATE_DIR": str(tmp_path)}
         result = subprocess.run([sys.executable, "-m", "infra.stack"], cwd=ROOT, env=env, capture_output=True,
                                 text=True, timeout=60)
