@@ -7,6 +7,8 @@ from chalicelib.http import ANALYZER, EDITOR, UPLOADER
 from chalicelib.observability import flush_after
 from chalicelib.pages import listing, store, views
 from chalicelib.provider import settings
+from chalicelib.realtime import channel as live
+from chalicelib.realtime import stream as live_stream
 from chalicelib.refer import results as refer_results
 from chalicelib.refer import service as refer
 from chalicelib.review import pipeline as analysis
@@ -21,6 +23,7 @@ app.register_middleware(flush_after, "all")
 app.register_middleware(http.middleware, "http")
 app.api.binary_types.append(XLSX)  # API Gateway passes workbooks as bytes, both ways
 api = http.Api(app)
+app.experimental_feature_flags.update(["WEBSOCKETS"])  # chalice package refuses on_ws_* without it
 
 app.register_blueprint(catalog_routes.blueprint)
 app.register_blueprint(review_routes.blueprint)
@@ -291,3 +294,30 @@ def on_refer_timer(event) -> None:
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def repair_refer_timers(event) -> None:
     refer.repair_timers()
+
+
+# ---------------------------------------------------------------- live status (WebSocket API)
+# In app.py, not a blueprint: Chalice wraps on_ws_* handlers only on the app (a blueprint's are
+# left unwrapped, DecoratorAPI.websocket_api is None there).
+
+@app.on_ws_connect()
+def ws_connect(event) -> dict:
+    """`?token=` carries the bearer token (browsers set no headers on a WebSocket); none is a 401."""
+    return live.connect(event.to_dict())
+
+
+@app.on_ws_message()
+def ws_message(event) -> dict:
+    """subscribe / unsubscribe (file_id or task_id) and ping; answers go back by post_to_connection."""
+    return live.message(event.to_dict())
+
+
+@app.on_ws_disconnect()
+def ws_disconnect(event) -> dict:
+    return live.disconnect(event.to_dict())
+
+
+@app.on_dynamodb_record(stream_arn=settings().files_stream_arn, batch_size=100, starting_position="LATEST")
+def on_file_change(event) -> None:
+    """Status moves and refer-key events of a file, pushed to its subscribers."""
+    live_stream.handle(event)
