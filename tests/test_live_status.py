@@ -30,9 +30,11 @@ from tests.helpers import Api, upload_file
 
 BODY = "ИНТ. КУХНЯ — НОЧЬ\nНа столе нож.\n".encode() * 50
 WITHIN_S = 1.0
-# Statuses a subscriber sees for an uploaded and analysed file. The rating service adds db_ready
-# after ready: append it here when it lands (the test reads until the last one named).
-STATUSES = ["processing", "ready"]
+# Statuses a subscriber sees for an uploaded and analysed file (the test reads until the last one).
+STATUSES = ["processing", "ready", "db_ready"]
+# Videos wait for an external analyzer, so the tests' own analyzer is the only one to touch the key
+# (the built-in analyzer claims every screenplay's key at once).
+VIDEO = {"kind": "video", "content_type": "video/mp4", "filename": "clip.mp4"}
 
 
 def epoch(stamp: str) -> float:
@@ -86,9 +88,8 @@ async def connect(stack: Any, token: str | None) -> tuple[aiohttp.ClientSession,
     return session, Watcher(ws)
 
 
-def create_file(api: Api) -> dict[str, Any]:
-    response = api.post("/files", role="uploader", json={"filename": "пьеса.txt", "size": len(BODY),
-                                                         "content_type": "text/plain", "kind": "screenplay"})
+def create_file(api: Api, kind: dict[str, str] = VIDEO) -> dict[str, Any]:
+    response = api.post("/files", role="uploader", json={"size": len(BODY), **kind})
     assert response.status_code == 201, response.text
     return response.json()
 
@@ -142,8 +143,39 @@ def test_a_subscriber_sees_each_status_and_the_refer_url_within_a_second(stack, 
     run(scenario())
 
 
+def test_a_screenplay_is_followed_live_to_db_ready_by_the_built_in_analyzer(stack, api: Api) -> None:
+    """No external analyzer: the built-in one claims the key (frozen), posts, and the rating lands."""
+    screenplay = {"kind": "screenplay", "content_type": "text/plain", "filename": "пьеса.txt"}
+
+    async def scenario() -> None:
+        session, watcher = await connect(stack, stack.tokens["uploader"])
+        try:
+            file = create_file(api, screenplay)
+            assert (await watcher.subscribe(file["id"]))["status"] == "pending"
+            from tests.helpers import upload_parts
+
+            done = api.post(f"/files/{file['id']}/complete", role="uploader",
+                            json={"parts": upload_parts(api, file, BODY)})
+            assert done.status_code == 200, done.text
+            seen = [await watcher.until(lambda m: m["type"] == "status")]
+            while seen[-1]["status"] != "db_ready":
+                seen.append(await watcher.until(lambda m: m["type"] == "status"))
+            assert [m["status"] for m in seen] == STATUSES
+            refer_events = [data["event"] for _, data in watcher.got if data["type"] == "refer"]
+            assert refer_events[:2] == ["issued", "frozen"], refer_events
+            sequences = [data["sequence"] for _, data in watcher.got if data["type"] in ("status", "refer")]
+            assert sequences == sorted(set(sequences)), "one strictly increasing sequence per file"
+            for message in seen:
+                assert watcher.received_at(message) - epoch(message["at"]) < WITHIN_S, message
+            assert api.get(f"/files/{file['id']}", role="uploader").json()["rating"] is not None
+        finally:
+            await session.close()
+
+    run(scenario())
+
+
 def test_a_reissue_and_a_rotation_are_pushed_with_their_new_urls(stack, api: Api) -> None:
-    file = upload_file(api, BODY)
+    file = upload_file(api, BODY, **VIDEO)
 
     async def scenario() -> None:
         session, watcher = await connect(stack, stack.tokens["uploader"])
@@ -177,7 +209,7 @@ def test_a_reissue_and_a_rotation_are_pushed_with_their_new_urls(stack, api: Api
 def test_a_real_rotation_is_pushed_within_a_second(stack, api: Api) -> None:
     """The whole path of `make dev`, no settable clock: the SQS delay timer fires at 90 s, its
     handler writes the rotation, the stream pump pushes it (waits ~90 s)."""
-    file = upload_file(api, BODY)
+    file = upload_file(api, BODY, **VIDEO)
     before = api.get(f"/files/{file['id']}/refer", role="uploader").json()
     due = epoch(before["next_rotation_at"])
 
