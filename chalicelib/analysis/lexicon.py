@@ -37,6 +37,7 @@ class Term:
     intensity: int
     negatable: bool = True
     unless: frozenset[str] = frozenset()
+    deriv: str | None = None  # English: the derivational ending beyond the stem ("ism" of extremism)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +88,8 @@ def _add(compiled: Compiled, lang: str, raw: str | dict[str, Any], intensity: in
         if not words:
             raise ValueError(f"{name}: empty term {text!r}")
         if len(words) == 1:
+            if lang == "en" and not morphology.CYRILLIC.search(words[0]):
+                ref = Term(name, text, intensity, ref.negatable, unless, morphology.en_deriv(words[0]))
             for key in term_keys(words[0], lang):
                 compiled.by_key.setdefault(key, []).append(ref)
         else:

@@ -37,6 +37,7 @@ DEOBFUSCATE = str.maketrans({"a": "а", "c": "с", "e": "е", "k": "к", "o": "�
                              "m": "м", "t": "т", "h": "н", "b": "в", "0": "о", "3": "з", "6": "б", "@": "а",
                              "$": "с"})
 _PURE = re.compile(r"[а-я]+|[a-z]+(?:'[a-z]+)?")
+_LATIN_WORD = re.compile(r"[a-z']+")
 _CACHE_MAX = 500_000
 
 
@@ -103,8 +104,10 @@ class _State:
             terms.append(Term(rude[0], rude[1], rude[2], negatable=False))
         if word:
             keys = self.key_cache[token] = morphology.keys(word)
+            deriv = morphology.en_deriv(word) if _LATIN_WORD.fullmatch(word) else None
             for key in keys:
-                terms.extend(lex.by_key.get(key, ()))
+                found = lex.by_key.get(key, ())
+                terms.extend(t for t in found if t.deriv is None or t.deriv == deriv)
                 phrases.extend(lex.phrases.get(key, ()))
             terms.extend(lex.by_form.get(word, ()))
             if lex.prefix_re is not None and lex.prefix_re.match(word):

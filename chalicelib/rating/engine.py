@@ -46,6 +46,7 @@ RULES = Path(__file__).with_name("rules.json")
 PROJECT_ID = re.compile(r"^[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)*$")
 CUE = "cue."
 NEAR = 2  # lines either side of a hit where a cue counts as "near"
+CONDEMN_NEAR = 4  # condemnation and consequences may come a few lines later
 MAX_TERMS = 8
 PERVASIVE_SCENES = 15  # in this many scenes a category is pervasive however long the script (else a fifth)
 APPROVAL_FAMILIES = frozenset({"violence", "gore", "sex"})  # approval raises these too (not "promotion")
@@ -53,7 +54,7 @@ SEXUAL_FAMILIES = frozenset({"sex", "sexual_violence"})
 MAX_LINES = 50
 # Qualifier names a finding may carry, in the order they are listed.
 QUALIFIERS = ("negated_only", "below_threshold", "naturalistic", "approved", "condemned", "condemned_in_work", "compassion",
-              "minor_involved", "offscreen", "question", "frequent", "dense", "pervasive", "episodic", "falls_to_restricted")
+              "minor_involved", "offscreen", "question", "frequent", "dense", "pervasive", "episodic", "not_promotion", "falls_to_restricted")
 
 
 @dataclass(frozen=True)
@@ -61,6 +62,7 @@ class Rules:
     families: dict[str, dict[str, Any]]
     prefixes: tuple[tuple[str, str], ...]  # (prefix, family), longest first
     context: frozenset[str]
+    stance: frozenset[str]
     generic_basis: dict[str, str]
     qualifier_advice: dict[str, str]
     conditions: dict[str, tuple[str, ...]]
@@ -80,7 +82,8 @@ def rules() -> Rules:
     data = json.loads(RULES.read_text(encoding="utf-8"))
     prefixes = sorted(((p, name) for name, fam in data["families"].items() for p in fam["prefixes"]),
                       key=lambda item: len(item[0]), reverse=True)
-    return Rules(data["families"], tuple(prefixes), frozenset(data["context_lexicons"]), data["generic_basis"],
+    return Rules(data["families"], tuple(prefixes), frozenset(data["context_lexicons"]),
+                 frozenset(data["stance_lexicons"]), data["generic_basis"],
                  data["qualifier_advice"], {k: tuple(v) for k, v in data["conditions"].items()})
 
 
@@ -334,12 +337,13 @@ def _draft(group: _Group, scene: _Scene, r: Rules) -> _Draft | None:
                                   or (fam.get("strong_pair") and len(strong) >= 2)):
         points += 1
         q.add("naturalistic")
-    inherent = any(h.lexicon.endswith(".approval") for h in hits)
+    # Approval lexicons, slurs and calls to violence express the stance themselves.
+    inherent = any(h.lexicon.endswith(".approval") or h.lexicon in r.stance for h in hits)
     weighs_approval = bool(fam.get("promotion")) or fam_name in APPROVAL_FAMILIES
     if inherent or (weighs_approval and _near(lines, cues.get("cue.approved", []))):
         points += 1
         q.add("approved")
-    if cues.get("cue.condemned"):
+    if _near(lines, cues.get("cue.condemned", []), CONDEMN_NEAR):
         points -= 1
         q.add("condemned")
     if fam.get("compassion") and cues.get("cue.compassion"):
@@ -421,6 +425,11 @@ def _finding(d: _Draft, r: Rules) -> Finding:
         q.add("below_threshold")
     if age and d.family in SEXUAL_FAMILIES and "minor_involved" in q:
         age = "18+"  # sexual content with a minor: art. 5 part 2, whatever the category lists
+    if age == "18+" and fam.get("promotion") and not q & {"approved", "minor_involved", "naturalistic"}:
+        lower = [a for a in ages if AGES.index(a) < AGES.index("18+")]
+        if lower:  # a range's top age is for promotion; a plain depiction stays below it
+            age = max(lower, key=AGES.index)
+            q.add("not_promotion")
     if age == "18+" and fam.get("promotion") and q & {"condemned", "condemned_in_work"} and "approved" not in q:
         lower = [a for a in ages if AGES.index(a) < AGES.index("18+")]
         age = max(lower, key=AGES.index) if lower else "16+"
