@@ -338,7 +338,7 @@ def _draft(group: _Group, scene: _Scene, r: Rules) -> _Draft | None:
         points += 1
         q.add("naturalistic")
     # Approval lexicons, slurs and calls to violence express the stance themselves.
-    inherent = any(h.lexicon.endswith(".approval") or h.lexicon in r.stance for h in hits)
+    inherent = any((h.lexicon.endswith(".approval") or h.lexicon in r.stance) and h.intensity == 3 for h in hits)
     weighs_approval = bool(fam.get("promotion")) or fam_name in APPROVAL_FAMILIES
     if inherent or (weighs_approval and _near(lines, cues.get("cue.approved", []))):
         points += 1
