@@ -13,13 +13,15 @@ its hits. The steps (the numbers are documented in docs/NOTES.md, "Rating engine
    categories too is the promoted/sexualised variant: it takes a hit only when that condition holds.
 3. Per finding, qualifiers from the cues near the hits (``QUALIFIERS``), then points: the strongest
    hit's intensity (1–3), +1 from 3 hits, +1 from 6, +1 dense, +1 naturalistic, +1 approved,
-   +1/+2 minor involved, +1 pervasive; −1 condemned, −1 compassion, −1 off-screen. ≤1 → none,
-   2–3 → mild, 4 → moderate, ≥5 → severe. Approval of what the law calls promotion (drugs,
-   alcohol, suicide, crime, ...) is severe. Negated hits do not count.
+   +1/+2 minor involved, +1 pervasive; −1 condemned, −1 compassion, −1 off-screen, −1 only asked
+   about. ≤1 → none, 2–3 → mild, 4 → moderate, ≥5 → severe. Approval of a clear depiction of what
+   the law calls promotion (drugs, alcohol, suicide, crime, ...) is severe. Negated hits do not
+   count; weak signals (a lone intensity-1 word) are not listed.
 4. Age: ``age_for(severity, category.ages)``. A category the catalog puts at 18+ only needs a strong
    hit (intensity 3), moderate severity or approval; weaker evidence stays ``none`` with
-   ``below_threshold``. A depiction the work condemns is not promotion: a promotion family's 18+
-   falls to the highest restricted age the category lists, or 16+ (art. 10).
+   ``below_threshold``. A promotion family's 18+ needs approval, a minor or naturalism when the
+   category lists a lower age (``not_promotion``), and a depiction the work condemns is not
+   promotion: 18+ falls to the highest restricted age the category lists, or 16+ (art. 10).
 """
 from __future__ import annotations
 
