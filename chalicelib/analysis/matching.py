@@ -237,7 +237,7 @@ def scan_line(state: _State, text: str) -> list[tuple[Term, int, int, bool]]:
         if not state.hot.isdisjoint(toks) or (not state.weak.keys().isdisjoint(toks) and _partnered(state, toks)):
             found = _scan_hot(state, low, toks)
     # Letters split by separators ("б л я", "е.б.а.т.ь") are single-letter tokens, three or more.
-    if sum(len(t) == 1 for t in toks) >= 2:
+    if list(map(len, toks)).count(1) >= 2:
         for start, end, joined in obscene.spaced(low):
             rude = obscene.classify(joined, state.lex.allow)
             if rude:

@@ -47,7 +47,11 @@ _PLAY_WORDS = ("действие", "акт", "act", "явление", "сцен�
 
 def _play_hint(text: str) -> bool:
     """Cheap test before _PLAY and _BOOKEND: one of their keywords starts the first or second word."""
-    return any(word.startswith(_PLAY_WORDS) for word in text[:60].lower().split(None, 2)[:2])
+    low = text[:60].lower()
+    if low.startswith(_PLAY_WORDS):
+        return True
+    space = low.find(" ")
+    return space > 0 and low.startswith(_PLAY_WORDS, space + 1)
 
 
 _BOOKEND = re.compile(r"^(?:ПРОЛОГ|ЭПИЛОГ|PROLOGUE|EPILOGUE)(?:\W.{0,80})?$", re.I)

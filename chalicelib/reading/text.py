@@ -149,12 +149,13 @@ def raws_from_pages(pages: list[list[str]], join_hyphens: bool, keep: Callable[[
     out: list[Raw] = []
     for page in pages:
         cleaned = [clean(x) for x in page]
-        nonblank = [i for i, (t, _) in enumerate(cleaned) if t and not is_noise(t)]
+        noise = [bool(t) and is_noise(t) for t, _ in cleaned]
+        nonblank = [i for i, (t, _) in enumerate(cleaned) if t and not noise[i]]
         edges = set(nonblank[:2] + nonblank[-2:]) if running else set()
         extremes = {nonblank[0], nonblank[-1]} if edges else set()
         for i, (text, indent) in enumerate(cleaned):
-            if text and (is_noise(text) or (i in edges and _edge_key(text) in running
-                                            and keep(text) < (2 if i in extremes else 1))):
+            if text and (noise[i] or (i in edges and _edge_key(text) in running
+                                      and keep(text) < (2 if i in extremes else 1))):
                 continue
             out.append(Raw(text, float(indent)))
     return join_hyphenated(out) if join_hyphens else out
