@@ -183,6 +183,7 @@ SAMPLES = Path(__file__).resolve().parents[2] / "bench" / "data" / "samples"
 @pytest.mark.parametrize(("name", "low", "high"), [
     ("ru_kids_story.txt", "0+", "0+"),            # a children's cartoon: no finding at all
     ("ru_play_dacha.txt", "0+", "6+"),            # a Chekhov-like play: tea, tears, departures
+    ("ru_family_drama.txt", "0+", "6+"),          # class, plan, Роман, мина, убили полчаса, страшно рад
     ("ru_crime_screenplay.txt", "16+", "18+"),    # a crime film: beatings, shootings, cocaine
     ("en_thriller_screenplay.txt", "12+", "16+"),  # a thriller: threats, a bar, a knife fight
 ])
