@@ -186,6 +186,7 @@ SAMPLES = Path(__file__).resolve().parents[2] / "bench" / "data" / "samples"
     ("ru_family_drama.txt", "0+", "6+"),          # class, plan, Роман, мина, убили полчаса, страшно рад
     ("ru_crime_screenplay.txt", "16+", "18+"),    # a crime film: beatings, shootings, cocaine
     ("en_thriller_screenplay.txt", "12+", "16+"),  # a thriller: threats, a bar, a knife fight
+    ("en_family_comedy.txt", "0+", "6+"),         # I could kill for a coffee, bombed the test, shoot!
 ])
 def test_whole_sample_scripts_rate_where_a_person_would(name: str, low: str, high: str) -> None:
     rating = rate(read((SAMPLES / name).read_bytes(), name), DEFAULT)
