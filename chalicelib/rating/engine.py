@@ -452,7 +452,8 @@ def _finding(d: _Draft, r: Rules) -> Finding:
         qualifiers=tuple(name for name in QUALIFIERS if name in q), scene=d.scene.index,
         scene_label=d.scene.label, line=hit.line, excerpt=hit.excerpt, evidence=len(d.hits),
         labelling=labelling, advice=advice(d.family, q, age, labelling), family=d.family, terms=terms,
-        lines=tuple(sorted({h.line for h in d.hits}))[:MAX_LINES], source=d.group.owner.source)
+        lines=tuple(sorted({h.line for h in d.hits}))[:MAX_LINES], source=d.group.owner.source,
+        ages=tuple(sorted(ages, key=AGES.index)))
 
 
 def advice(family: str, qualifiers: Iterable[str], age: str | None, labelling: str | None = None) -> str:
