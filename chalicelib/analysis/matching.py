@@ -232,9 +232,12 @@ def scan_line(state: _State, text: str) -> list[tuple[Term, int, int, bool]]:
     toks = morphology.TOKEN.findall(low)
     found: list[tuple[Term, int, int, bool]] = []
     if toks:
-        for tok in set(toks).difference(state.seen):
-            state.learn(tok)
-        if not state.hot.isdisjoint(toks) or (not state.weak.keys().isdisjoint(toks) and _partnered(state, toks)):
+        distinct = set(toks)
+        if not distinct <= state.seen:
+            for tok in distinct - state.seen:
+                state.learn(tok)
+        if not state.hot.isdisjoint(distinct) or (
+                not state.weak.keys().isdisjoint(distinct) and _partnered(state, toks)):
             found = _scan_hot(state, low, toks)
     # Letters split by separators ("б л я", "е.б.а.т.ь") are single-letter tokens, three or more.
     if list(map(len, toks)).count(1) >= 2:

@@ -161,7 +161,7 @@ def _near(lines: Iterable[int], cue_lines: list[int], near: int = NEAR) -> bool:
 def _scenes(document: Any) -> dict[int, _Scene]:
     out = {}
     for scene in document.scenes:
-        words = sum(len(line.text.split()) for line in scene.lines)
+        words = sum(line.text.count(" ") + 1 for line in scene.lines if line.text)  # lines are single-spaced
         out[scene.index] = _Scene(scene.index, scene.label, len(scene.lines), words)
     return out
 

@@ -95,6 +95,8 @@ def clean(line: str) -> tuple[str, int]:
         stripped = _ZERO_WIDTH.sub("", stripped)
     if not stripped.isprintable():
         stripped = _CONTROL.sub(" ", stripped)
+    elif "  " not in stripped:  # printable: its only whitespace is single ASCII spaces
+        return stripped.rstrip(" "), indent
     return " ".join(stripped.split()), indent
 
 
