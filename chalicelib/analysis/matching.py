@@ -70,6 +70,7 @@ class _State:
         self.info: dict[str, _Info] = {}
         self.hot: set[str] = set()  # a line with one of these is scanned
         self.weak: dict[str, frozenset[str]] = {}  # anchor of weak-anchored phrases only → partner keys
+        self.partners: set[str] = set()  # tokens that are some weak phrase's partner word
         self.seen: set[str] = set()
         self.key_cache: dict[str, tuple[str, ...]] = {}
 
@@ -92,6 +93,7 @@ class _State:
             self.seen.clear()
             self.hot.clear()
             self.weak.clear()
+            self.partners.clear()
             self.info.clear()
             self.key_cache.clear()
         self.seen.add(token)
@@ -104,6 +106,8 @@ class _State:
             terms.append(Term(rude[0], rude[1], rude[2], negatable=False))
         if word:
             keys = self.key_cache[token] = morphology.keys(word)
+            if not lex.partner_keys.isdisjoint(keys):
+                self.partners.add(token)
             deriv = morphology.en_deriv(word) if _LATIN_WORD.fullmatch(word) else None
             for key in keys:
                 found = lex.by_key.get(key, ())
@@ -237,7 +241,8 @@ def scan_line(state: _State, text: str) -> list[tuple[Term, int, int, bool]]:
             for tok in distinct - state.seen:
                 state.learn(tok)
         if not state.hot.isdisjoint(distinct) or (
-                not state.weak.keys().isdisjoint(distinct) and _partnered(state, toks)):
+                not state.weak.keys().isdisjoint(distinct) and not state.partners.isdisjoint(distinct)
+                and _partnered(state, toks)):
             found = _scan_hot(state, low, toks)
     # Letters split by separators ("б л я", "е.б.а.т.ь") are single-letter tokens, three or more.
     if list(map(len, toks)).count(1) >= 2:
