@@ -255,13 +255,13 @@ def scan_line(state: _State, text: str) -> list[tuple[Term, int, int, bool]]:
 
 def match(document: Any, lexicons: Compiled | None = None) -> list[Hit]:
     """Every lexicon hit in a document (anything with ``scenes`` of ``index`` and ``lines`` of
-    ``number, text, kind, speaker``), in reading order."""
+    ``number, text, kind, speaker``), in reading order; character cue lines are skipped."""
     state = _state(lexicons or load_lexicons())
     hits: list[Hit] = []
     for scene in document.scenes:
         for line in scene.lines:
             text = line.text
-            if not text:
+            if not text or line.kind == "character":  # a cue line is a name ("УБИЙЦА", "DRUNK"), not content
                 continue
             for ref, start, end, negated in scan_line(state, text):
                 hits.append(Hit(ref.lexicon, ref.term, scene.index, line.number, start, end,

@@ -171,6 +171,8 @@ def join_hyphenated(raws: list[Raw]) -> list[Raw]:
     """``преступ-`` + ``ление, и…`` → ``преступление, и…``: a line ending in a letter and a hyphen
     joins the next line when that starts with a lower-case letter (Russian particles keep the
     hyphen: ``кто-`` + ``то`` → ``кто-то``)."""
+    if not any(raw.text.endswith("-") for raw in raws):
+        return raws
     out: list[Raw] = []
     i = 0
     while i < len(raws):
