@@ -224,10 +224,11 @@ def _dedupe(found: list[tuple[Term, int, int, bool]]) -> list[tuple[Term, int, i
     return kept
 
 
-def _partnered(state: _State, toks: list[str]) -> bool:
+def _partnered(state: _State, distinct: set[str]) -> bool:
     """Whether a weak anchor of the line has its phrase's partner word in the line too."""
-    wanted = frozenset().union(*(state.weak[t] for t in toks if t in state.weak))
-    return any(not wanted.isdisjoint(state.keys(t)) for t in toks)
+    weak = state.weak
+    wanted = frozenset().union(*(weak[t] for t in distinct if t in weak))
+    return any(not wanted.isdisjoint(state.keys(t)) for t in distinct.intersection(state.partners))
 
 
 def scan_line(state: _State, text: str) -> list[tuple[Term, int, int, bool]]:
@@ -242,7 +243,7 @@ def scan_line(state: _State, text: str) -> list[tuple[Term, int, int, bool]]:
                 state.learn(tok)
         if not state.hot.isdisjoint(distinct) or (
                 not state.weak.keys().isdisjoint(distinct) and not state.partners.isdisjoint(distinct)
-                and _partnered(state, toks)):
+                and _partnered(state, distinct)):
             found = _scan_hot(state, low, toks)
     # Letters split by separators ("б л я", "е.б.а.т.ь") are single-letter tokens, three or more.
     if list(map(len, toks)).count(1) >= 2:
