@@ -204,10 +204,9 @@ def rate(document: Any, catalog: Sequence[Category], lexicons: Any = None) -> Ra
     _minor_characters(document, scenes)
     drafts = [d for d in (_draft(g, scenes[g.scene], r) for g in groups.values()) if d is not None]
     _spread(drafts, len(scenes))
-    findings = [_finding(d, r) for d in drafts]
     # Weak signals (a lone "бар", a "toast") are not listed: a long script has hundreds of them.
     # Negated mentions and what an 18+-only category did not count (a single "кровь") are.
-    findings = [f for f in findings if f.severity != "none" or set(f.qualifiers) & {"negated_only", "below_threshold"}]
+    findings = [f for f in (_finding(d, r) for d in drafts) if f is not None]
     findings.sort(key=lambda f: (f.scene, f.line, f.category))
     return Rating(rating=highest_age(f.age for f in findings), findings=findings,
                   labelling=sorted({f.labelling for f in findings if f.labelling and f.severity != "none"}))
@@ -411,7 +410,8 @@ def _spread(drafts: list[_Draft], scene_count: int) -> None:
             d.qualifiers.add("episodic")
 
 
-def _finding(d: _Draft, r: Rules) -> Finding:
+def _finding(d: _Draft, r: Rules) -> Finding | None:
+    """The draft as a finding; None for a weak signal that is not listed (see ``rate``)."""
     category = d.group.owner.category
     fam = r.families.get(d.family, {})
     q = d.qualifiers
@@ -427,6 +427,8 @@ def _finding(d: _Draft, r: Rules) -> Finding:
     if age and min(ages, key=AGES.index) == "18+" and intensity < 3 and severity == "mild" and "approved" not in q:
         severity, age = "none", None
         q.add("below_threshold")  # listed: e.g. blood that is not naturalistic violence
+    if severity == "none" and not q & {"negated_only", "below_threshold"}:
+        return None
     if age and d.family in SEXUAL_FAMILIES and "minor_involved" in q:
         age = "18+"  # sexual content with a minor: art. 5 part 2, whatever the category lists
     if age == "18+" and fam.get("promotion") and not q & {"approved", "minor_involved", "naturalistic"}:
