@@ -158,12 +158,32 @@ def _near(lines: Iterable[int], cue_lines: list[int], near: int = NEAR) -> bool:
     return False
 
 
-def _scenes(document: Any) -> dict[int, _Scene]:
-    out = {}
+def _survey(document: Any, needed: set[int]) -> tuple[dict[int, _Scene], set[str], dict[int, str], set[str]]:
+    """One pass over the lines: each scene's size in lines and words, the characters' names (each
+    word of each speaker, folded), the text of the lines ``needed``, and the characters the script
+    introduces as under 18 ("ЛИЗА (14)")."""
+    scenes: dict[int, _Scene] = {}
+    speakers: set[str] = set()
+    texts: dict[int, str] = {}
+    minors: set[str] = set()
     for scene in document.scenes:
-        words = sum(line.text.count(" ") + 1 for line in scene.lines if line.text)  # lines are single-spaced
-        out[scene.index] = _Scene(scene.index, scene.label, len(scene.lines), words)
-    return out
+        words = 0
+        for line in scene.lines:
+            text = line.text
+            if not text:
+                continue
+            words += text.count(" ") + 1  # lines are single-spaced
+            if line.speaker:
+                speakers.add(line.speaker)
+            if line.number in needed:
+                texts[line.number] = text
+            if ("(" in text or "," in text) and _DIGIT.search(text):
+                for caps, a, name, b in MINOR_INTRO.findall(text):
+                    if 0 < int(a or b) < 18:
+                        minors.add((caps or name).lower().replace("ё", "е"))
+        scenes[scene.index] = _Scene(scene.index, scene.label, len(scene.lines), words)
+    names = {w for s in speakers for w in re.findall(r"\w+", s.lower().replace("ё", "е")) if len(w) > 2}
+    return scenes, names, texts, minors
 
 
 def rate(document: Any, catalog: Sequence[Category], lexicons: Any = None) -> Rating:
@@ -172,10 +192,9 @@ def rate(document: Any, catalog: Sequence[Category], lexicons: Any = None) -> Ra
 
     r = rules()
     owned = owners(catalog)
-    scenes = _scenes(document)
     groups: dict[tuple[str, int], _Group] = {}
     hits = match(document, lexicons)
-    names, texts = _names(document, {h.line for h in hits})
+    scenes, names, texts, minors = _survey(document, {h.line for h in hits})
     for hit in _unshadowed(hits, r):
         scene = scenes.get(hit.scene_index)
         if scene is None or hit.kind == "character":
@@ -201,7 +220,7 @@ def rate(document: Any, catalog: Sequence[Category], lexicons: Any = None) -> Ra
                 group.negated.append(hit)
             else:
                 group.hits.append(hit)
-    _minor_characters(document, scenes)
+    _minor_characters(document, scenes, minors)
     drafts = [d for d in (_draft(g, scenes[g.scene], r) for g in groups.values()) if d is not None]
     _spread(drafts, len(scenes))
     # Weak signals (a lone "бар", a "toast") are not listed: a long script has hundreds of them.
@@ -210,20 +229,6 @@ def rate(document: Any, catalog: Sequence[Category], lexicons: Any = None) -> Ra
     findings.sort(key=lambda f: (f.scene, f.line, f.category))
     return Rating(rating=highest_age(f.age for f in findings), findings=findings,
                   labelling=sorted({f.labelling for f in findings if f.labelling and f.severity != "none"}))
-
-
-def _names(document: Any, needed: set[int]) -> tuple[set[str], dict[int, str]]:
-    """The characters' names (each word of each speaker, folded) and the text of the lines needed."""
-    speakers: set[str] = set()
-    texts: dict[int, str] = {}
-    for scene in document.scenes:
-        for line in scene.lines:
-            if line.speaker:
-                speakers.add(line.speaker)
-            if line.number in needed:
-                texts[line.number] = line.text
-    names = {w for s in speakers for w in re.findall(r"\w+", s.lower().replace("ё", "е")) if len(w) > 2}
-    return names, texts
 
 
 # A character introduced with an age under 18: "ЛИЗА (14)", "MARY JANE (15)" (a screenplay's
@@ -235,16 +240,9 @@ MINOR_INTRO = re.compile(r"\b([A-ZА-ЯЁ]{2,}(?: [A-ZА-ЯЁ]{2,})?)\s*\((\d{1,
 _DIGIT = re.compile(r"\d")
 
 
-def _minor_characters(document: Any, scenes: dict[int, _Scene]) -> None:
-    """Lines that name or give voice to a character the script introduces as under 18 count as a
-    minor near (cue.minor), in every scene."""
-    minors: set[str] = set()
-    for scene in document.scenes:
-        for line in scene.lines:
-            if ("(" in line.text or "," in line.text) and _DIGIT.search(line.text):
-                for caps, a, name, b in MINOR_INTRO.findall(line.text):
-                    if 0 < int(a or b) < 18:
-                        minors.add((caps or name).lower().replace("ё", "е"))
+def _minor_characters(document: Any, scenes: dict[int, _Scene], minors: set[str]) -> None:
+    """Lines that name or give voice to a character the script introduces as under 18 (``minors``,
+    from ``_survey``) count as a minor near (cue.minor), in every scene."""
     if not minors:
         return
     pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(minors))) + r")\b")
