@@ -1,5 +1,13 @@
-"""Builds bench/data/rating_eval.jsonl from readable blocks (kept in /tmp; the jsonl is the data)."""
+"""Writes bench/data/rating_eval.jsonl (the labelled scenes) from the readable blocks below.
+
+Edit a scene here, then run ``python bench/data/build_rating_eval.py``; ``bench/analyze_eval.py``
+and the unit test read the jsonl. Scenes added with ``hadd`` are the holdout (written after the
+lexicons were tuned).
+"""
 import json
+from pathlib import Path
+
+OUT = Path(__file__).with_name("rating_eval.jsonl")
 ITEMS = []
 def add(id, lang, expect, text, age=None, note="", optional=()):
     ITEMS.append({"id": id, "lang": lang, "expect": expect, "optional": list(optional), "age": age, "note": note, "text": text.strip("\n")})
@@ -859,7 +867,7 @@ MACBETH. Of all men else I have avoided thee. But get thee back; my soul is too 
 They fight. MACBETH is slain.
 """, optional=["gore", "language"])
 
-with open("/work/wt-rating-engine/bench/data/rating_eval.jsonl", "w", encoding="utf-8") as f:
+with open(OUT, "w", encoding="utf-8") as f:
     for item in ITEMS:
         f.write(json.dumps(item, ensure_ascii=False) + "\n")
 print(len(ITEMS))

@@ -37,6 +37,7 @@ DEOBFUSCATE = str.maketrans({"a": "а", "c": "с", "e": "е", "k": "к", "o": "�
                              "m": "м", "t": "т", "h": "н", "b": "в", "0": "о", "3": "з", "6": "б", "@": "а",
                              "$": "с"})
 _PURE = re.compile(r"[а-я]+|[a-z]+(?:'[a-z]+)?")
+_LATIN_WORD = re.compile(r"[a-z']+")
 _CACHE_MAX = 500_000
 
 
@@ -69,6 +70,7 @@ class _State:
         self.info: dict[str, _Info] = {}
         self.hot: set[str] = set()  # a line with one of these is scanned
         self.weak: dict[str, frozenset[str]] = {}  # anchor of weak-anchored phrases only → partner keys
+        self.partners: set[str] = set()  # tokens that are some weak phrase's partner word
         self.seen: set[str] = set()
         self.key_cache: dict[str, tuple[str, ...]] = {}
 
@@ -91,6 +93,7 @@ class _State:
             self.seen.clear()
             self.hot.clear()
             self.weak.clear()
+            self.partners.clear()
             self.info.clear()
             self.key_cache.clear()
         self.seen.add(token)
@@ -103,8 +106,12 @@ class _State:
             terms.append(Term(rude[0], rude[1], rude[2], negatable=False))
         if word:
             keys = self.key_cache[token] = morphology.keys(word)
+            if not lex.partner_keys.isdisjoint(keys):
+                self.partners.add(token)
+            deriv = morphology.en_deriv(word) if _LATIN_WORD.fullmatch(word) else None
             for key in keys:
-                terms.extend(lex.by_key.get(key, ()))
+                found = lex.by_key.get(key, ())
+                terms.extend(t for t in found if t.deriv is None or t.deriv == deriv)
                 phrases.extend(lex.phrases.get(key, ()))
             terms.extend(lex.by_form.get(word, ()))
             if lex.prefix_re is not None and lex.prefix_re.match(word):
@@ -217,10 +224,11 @@ def _dedupe(found: list[tuple[Term, int, int, bool]]) -> list[tuple[Term, int, i
     return kept
 
 
-def _partnered(state: _State, toks: list[str]) -> bool:
+def _partnered(state: _State, distinct: set[str]) -> bool:
     """Whether a weak anchor of the line has its phrase's partner word in the line too."""
-    wanted = frozenset().union(*(state.weak[t] for t in toks if t in state.weak))
-    return any(not wanted.isdisjoint(state.keys(t)) for t in toks)
+    weak = state.weak
+    wanted = frozenset().union(*(weak[t] for t in distinct if t in weak))
+    return any(not wanted.isdisjoint(state.keys(t)) for t in distinct.intersection(state.partners))
 
 
 def scan_line(state: _State, text: str) -> list[tuple[Term, int, int, bool]]:
@@ -229,12 +237,16 @@ def scan_line(state: _State, text: str) -> list[tuple[Term, int, int, bool]]:
     toks = morphology.TOKEN.findall(low)
     found: list[tuple[Term, int, int, bool]] = []
     if toks:
-        for tok in set(toks).difference(state.seen):
-            state.learn(tok)
-        if not state.hot.isdisjoint(toks) or (not state.weak.keys().isdisjoint(toks) and _partnered(state, toks)):
+        distinct = set(toks)
+        if not distinct <= state.seen:
+            for tok in distinct - state.seen:
+                state.learn(tok)
+        if not state.hot.isdisjoint(distinct) or (
+                not state.weak.keys().isdisjoint(distinct) and not state.partners.isdisjoint(distinct)
+                and _partnered(state, distinct)):
             found = _scan_hot(state, low, toks)
     # Letters split by separators ("б л я", "е.б.а.т.ь") are single-letter tokens, three or more.
-    if sum(len(t) == 1 for t in toks) >= 2:
+    if list(map(len, toks)).count(1) >= 2:
         for start, end, joined in obscene.spaced(low):
             rude = obscene.classify(joined, state.lex.allow)
             if rude:
@@ -244,13 +256,13 @@ def scan_line(state: _State, text: str) -> list[tuple[Term, int, int, bool]]:
 
 def match(document: Any, lexicons: Compiled | None = None) -> list[Hit]:
     """Every lexicon hit in a document (anything with ``scenes`` of ``index`` and ``lines`` of
-    ``number, text, kind, speaker``), in reading order."""
+    ``number, text, kind, speaker``), in reading order; character cue lines are skipped."""
     state = _state(lexicons or load_lexicons())
     hits: list[Hit] = []
     for scene in document.scenes:
         for line in scene.lines:
             text = line.text
-            if not text:
+            if not text or line.kind == "character":  # a cue line is a name ("УБИЙЦА", "DRUNK"), not content
                 continue
             for ref, start, end, negated in scan_line(state, text):
                 hits.append(Hit(ref.lexicon, ref.term, scene.index, line.number, start, end,

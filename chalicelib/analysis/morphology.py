@@ -151,6 +151,29 @@ def en_stem(word: str) -> str:
     return _stemmers()[0].stemWord(EN_IRREGULAR.get(word, word))
 
 
+_INFLECTIONS = ("ing", "ed", "es", "s", "d", "e", "'s")
+
+
+@lru_cache(maxsize=200_000)
+def en_deriv(word: str) -> str:
+    """What an English word keeps beyond its Snowball stem once inflections are dropped: "" for
+    kill/kills/killing/stabbed, "ism" for extremism(s), "ely" for extremely. Porter2 also strips
+    derivations, so extremely and extremism share the stem "extrem"; a term matches a word only
+    when this part agrees too."""
+    word = EN_IRREGULAR.get(word.replace("'", ""), word.replace("'", ""))
+    stem = en_stem(word)
+    if not word.startswith(stem):
+        return ""
+    rest = word[len(stem):]
+    for suffix in _INFLECTIONS:
+        if rest.endswith(suffix):
+            rest = rest[:-len(suffix)]
+            break
+    if len(rest) == 1 and stem.endswith(rest):  # stabbed, running: the doubled consonant
+        return ""
+    return rest
+
+
 def keys(token: str) -> tuple[str, ...]:
     """The lemma keys a (clean) token is looked up by: Russian lemmas or the English stem."""
     if CYRILLIC.search(token):

@@ -12,6 +12,7 @@ from chalicelib.rating.model import (
     age_for,
     exceedances,
     highest_age,
+    target_advice,
 )
 
-__all__ = ["Category", "Finding", "Rating", "age_for", "exceedances", "highest_age", "rate"]
+__all__ = ["Category", "Finding", "Rating", "age_for", "exceedances", "highest_age", "rate", "target_advice"]

@@ -13,13 +13,15 @@ its hits. The steps (the numbers are documented in docs/NOTES.md, "Rating engine
    categories too is the promoted/sexualised variant: it takes a hit only when that condition holds.
 3. Per finding, qualifiers from the cues near the hits (``QUALIFIERS``), then points: the strongest
    hit's intensity (1–3), +1 from 3 hits, +1 from 6, +1 dense, +1 naturalistic, +1 approved,
-   +1/+2 minor involved, +1 pervasive; −1 condemned, −1 compassion, −1 off-screen. ≤1 → none,
-   2–3 → mild, 4 → moderate, ≥5 → severe. Approval of what the law calls promotion (drugs,
-   alcohol, suicide, crime, ...) is severe. Negated hits do not count.
+   +1/+2 minor involved, +1 pervasive; −1 condemned, −1 compassion, −1 off-screen, −1 only asked
+   about. ≤1 → none, 2–3 → mild, 4 → moderate, ≥5 → severe. Approval of a clear depiction of what
+   the law calls promotion (drugs, alcohol, suicide, crime, ...) is severe. Negated hits do not
+   count; weak signals (a lone intensity-1 word) are not listed.
 4. Age: ``age_for(severity, category.ages)``. A category the catalog puts at 18+ only needs a strong
    hit (intensity 3), moderate severity or approval; weaker evidence stays ``none`` with
-   ``below_threshold``. A depiction the work condemns is not promotion: a promotion family's 18+
-   falls to the highest restricted age the category lists, or 16+ (art. 10).
+   ``below_threshold``. A promotion family's 18+ needs approval, a minor or naturalism when the
+   category lists a lower age (``not_promotion``), and a depiction the work condemns is not
+   promotion: 18+ falls to the highest restricted age the category lists, or 16+ (art. 10).
 """
 from __future__ import annotations
 
@@ -46,6 +48,7 @@ RULES = Path(__file__).with_name("rules.json")
 PROJECT_ID = re.compile(r"^[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)*$")
 CUE = "cue."
 NEAR = 2  # lines either side of a hit where a cue counts as "near"
+CONDEMN_NEAR = 4  # condemnation and consequences may come a few lines later
 MAX_TERMS = 8
 PERVASIVE_SCENES = 15  # in this many scenes a category is pervasive however long the script (else a fifth)
 APPROVAL_FAMILIES = frozenset({"violence", "gore", "sex"})  # approval raises these too (not "promotion")
@@ -53,7 +56,7 @@ SEXUAL_FAMILIES = frozenset({"sex", "sexual_violence"})
 MAX_LINES = 50
 # Qualifier names a finding may carry, in the order they are listed.
 QUALIFIERS = ("negated_only", "below_threshold", "naturalistic", "approved", "condemned", "condemned_in_work", "compassion",
-              "minor_involved", "offscreen", "question", "frequent", "dense", "pervasive", "episodic", "falls_to_restricted")
+              "minor_involved", "offscreen", "question", "frequent", "dense", "pervasive", "episodic", "not_promotion", "falls_to_restricted")
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,7 @@ class Rules:
     families: dict[str, dict[str, Any]]
     prefixes: tuple[tuple[str, str], ...]  # (prefix, family), longest first
     context: frozenset[str]
+    stance: frozenset[str]
     generic_basis: dict[str, str]
     qualifier_advice: dict[str, str]
     conditions: dict[str, tuple[str, ...]]
@@ -80,7 +84,8 @@ def rules() -> Rules:
     data = json.loads(RULES.read_text(encoding="utf-8"))
     prefixes = sorted(((p, name) for name, fam in data["families"].items() for p in fam["prefixes"]),
                       key=lambda item: len(item[0]), reverse=True)
-    return Rules(data["families"], tuple(prefixes), frozenset(data["context_lexicons"]), data["generic_basis"],
+    return Rules(data["families"], tuple(prefixes), frozenset(data["context_lexicons"]),
+                 frozenset(data["stance_lexicons"]), data["generic_basis"],
                  data["qualifier_advice"], {k: tuple(v) for k, v in data["conditions"].items()})
 
 
@@ -153,12 +158,32 @@ def _near(lines: Iterable[int], cue_lines: list[int], near: int = NEAR) -> bool:
     return False
 
 
-def _scenes(document: Any) -> dict[int, _Scene]:
-    out = {}
+def _survey(document: Any, needed: set[int]) -> tuple[dict[int, _Scene], set[str], dict[int, str], set[str]]:
+    """One pass over the lines: each scene's size in lines and words, the characters' names (each
+    word of each speaker, folded), the text of the lines ``needed``, and the characters the script
+    introduces as under 18 ("ЛИЗА (14)")."""
+    scenes: dict[int, _Scene] = {}
+    speakers: set[str] = set()
+    texts: dict[int, str] = {}
+    minors: set[str] = set()
     for scene in document.scenes:
-        words = sum(len(line.text.split()) for line in scene.lines)
-        out[scene.index] = _Scene(scene.index, scene.label, len(scene.lines), words)
-    return out
+        words = 0
+        for line in scene.lines:
+            text = line.text
+            if not text:
+                continue
+            words += text.count(" ") + 1  # lines are single-spaced
+            if line.speaker:
+                speakers.add(line.speaker)
+            if line.number in needed:
+                texts[line.number] = text
+            if ("(" in text or "," in text) and _DIGIT.search(text):
+                for caps, a, name, b in MINOR_INTRO.findall(text):
+                    if 0 < int(a or b) < 18:
+                        minors.add((caps or name).lower().replace("ё", "е"))
+        scenes[scene.index] = _Scene(scene.index, scene.label, len(scene.lines), words)
+    names = {w for s in speakers for w in re.findall(r"\w+", s.lower().replace("ё", "е")) if len(w) > 2}
+    return scenes, names, texts, minors
 
 
 def rate(document: Any, catalog: Sequence[Category], lexicons: Any = None) -> Rating:
@@ -167,10 +192,9 @@ def rate(document: Any, catalog: Sequence[Category], lexicons: Any = None) -> Ra
 
     r = rules()
     owned = owners(catalog)
-    scenes = _scenes(document)
     groups: dict[tuple[str, int], _Group] = {}
     hits = match(document, lexicons)
-    names, texts = _names(document, {h.line for h in hits})
+    scenes, names, texts, minors = _survey(document, {h.line for h in hits})
     for hit in _unshadowed(hits, r):
         scene = scenes.get(hit.scene_index)
         if scene is None or hit.kind == "character":
@@ -196,27 +220,15 @@ def rate(document: Any, catalog: Sequence[Category], lexicons: Any = None) -> Ra
                 group.negated.append(hit)
             else:
                 group.hits.append(hit)
-    _minor_characters(document, scenes)
+    _minor_characters(document, scenes, minors)
     drafts = [d for d in (_draft(g, scenes[g.scene], r) for g in groups.values()) if d is not None]
     _spread(drafts, len(scenes))
-    findings = [_finding(d, r) for d in drafts]
+    # Weak signals (a lone "бар", a "toast") are not listed: a long script has hundreds of them.
+    # Negated mentions and what an 18+-only category did not count (a single "кровь") are.
+    findings = [f for f in (_finding(d, r) for d in drafts) if f is not None]
     findings.sort(key=lambda f: (f.scene, f.line, f.category))
     return Rating(rating=highest_age(f.age for f in findings), findings=findings,
                   labelling=sorted({f.labelling for f in findings if f.labelling and f.severity != "none"}))
-
-
-def _names(document: Any, needed: set[int]) -> tuple[set[str], dict[int, str]]:
-    """The characters' names (each word of each speaker, folded) and the text of the lines needed."""
-    speakers: set[str] = set()
-    texts: dict[int, str] = {}
-    for scene in document.scenes:
-        for line in scene.lines:
-            if line.speaker:
-                speakers.add(line.speaker)
-            if line.number in needed:
-                texts[line.number] = line.text
-    names = {w for s in speakers for w in re.findall(r"\w+", s.lower().replace("ё", "е")) if len(w) > 2}
-    return names, texts
 
 
 # A character introduced with an age under 18: "ЛИЗА (14)", "MARY JANE (15)" (a screenplay's
@@ -228,16 +240,9 @@ MINOR_INTRO = re.compile(r"\b([A-ZА-ЯЁ]{2,}(?: [A-ZА-ЯЁ]{2,})?)\s*\((\d{1,
 _DIGIT = re.compile(r"\d")
 
 
-def _minor_characters(document: Any, scenes: dict[int, _Scene]) -> None:
-    """Lines that name or give voice to a character the script introduces as under 18 count as a
-    minor near (cue.minor), in every scene."""
-    minors: set[str] = set()
-    for scene in document.scenes:
-        for line in scene.lines:
-            if ("(" in line.text or "," in line.text) and _DIGIT.search(line.text):
-                for caps, a, name, b in MINOR_INTRO.findall(line.text):
-                    if 0 < int(a or b) < 18:
-                        minors.add((caps or name).lower().replace("ё", "е"))
+def _minor_characters(document: Any, scenes: dict[int, _Scene], minors: set[str]) -> None:
+    """Lines that name or give voice to a character the script introduces as under 18 (``minors``,
+    from ``_survey``) count as a minor near (cue.minor), in every scene."""
     if not minors:
         return
     pattern = re.compile(r"\b(?:" + "|".join(map(re.escape, sorted(minors))) + r")\b")
@@ -334,12 +339,13 @@ def _draft(group: _Group, scene: _Scene, r: Rules) -> _Draft | None:
                                   or (fam.get("strong_pair") and len(strong) >= 2)):
         points += 1
         q.add("naturalistic")
-    inherent = any(h.lexicon.endswith(".approval") for h in hits)
+    # Approval lexicons, slurs and calls to violence express the stance themselves.
+    inherent = any((h.lexicon.endswith(".approval") or h.lexicon in r.stance) and h.intensity == 3 for h in hits)
     weighs_approval = bool(fam.get("promotion")) or fam_name in APPROVAL_FAMILIES
     if inherent or (weighs_approval and _near(lines, cues.get("cue.approved", []))):
         points += 1
         q.add("approved")
-    if cues.get("cue.condemned"):
+    if _near(lines, cues.get("cue.condemned", []), CONDEMN_NEAR):
         points -= 1
         q.add("condemned")
     if fam.get("compassion") and cues.get("cue.compassion"):
@@ -402,7 +408,8 @@ def _spread(drafts: list[_Draft], scene_count: int) -> None:
             d.qualifiers.add("episodic")
 
 
-def _finding(d: _Draft, r: Rules) -> Finding:
+def _finding(d: _Draft, r: Rules) -> Finding | None:
+    """The draft as a finding; None for a weak signal that is not listed (see ``rate``)."""
     category = d.group.owner.category
     fam = r.families.get(d.family, {})
     q = d.qualifiers
@@ -414,13 +421,19 @@ def _finding(d: _Draft, r: Rules) -> Finding:
     intensity = max((h.intensity for h in d.hits), default=0)
     if severity != "none" and intensity == 1 and len(d.hits) < 3 and not d.promotion:
         severity = "none"  # a lone weak word ("бар", "toast") says little on its own
-        q.add("below_threshold")
         age = None
     if age and min(ages, key=AGES.index) == "18+" and intensity < 3 and severity == "mild" and "approved" not in q:
         severity, age = "none", None
-        q.add("below_threshold")
+        q.add("below_threshold")  # listed: e.g. blood that is not naturalistic violence
+    if severity == "none" and not q & {"negated_only", "below_threshold"}:
+        return None
     if age and d.family in SEXUAL_FAMILIES and "minor_involved" in q:
         age = "18+"  # sexual content with a minor: art. 5 part 2, whatever the category lists
+    if age == "18+" and fam.get("promotion") and not q & {"approved", "minor_involved", "naturalistic"}:
+        lower = [a for a in ages if AGES.index(a) < AGES.index("18+")]
+        if lower:  # a range's top age is for promotion; a plain depiction stays below it
+            age = max(lower, key=AGES.index)
+            q.add("not_promotion")
     if age == "18+" and fam.get("promotion") and q & {"condemned", "condemned_in_work"} and "approved" not in q:
         lower = [a for a in ages if AGES.index(a) < AGES.index("18+")]
         age = max(lower, key=AGES.index) if lower else "16+"
@@ -439,7 +452,8 @@ def _finding(d: _Draft, r: Rules) -> Finding:
         qualifiers=tuple(name for name in QUALIFIERS if name in q), scene=d.scene.index,
         scene_label=d.scene.label, line=hit.line, excerpt=hit.excerpt, evidence=len(d.hits),
         labelling=labelling, advice=advice(d.family, q, age, labelling), family=d.family, terms=terms,
-        lines=tuple(sorted({h.line for h in d.hits}))[:MAX_LINES], source=d.group.owner.source)
+        lines=tuple(sorted({h.line for h in d.hits}))[:MAX_LINES], source=d.group.owner.source,
+        ages=tuple(sorted(ages, key=AGES.index)))
 
 
 def advice(family: str, qualifiers: Iterable[str], age: str | None, labelling: str | None = None) -> str:

@@ -50,6 +50,7 @@ class Finding:
     terms: tuple[str, ...] = ()  # the lexicon terms that matched (distinct, strongest first, at most 8)
     lines: tuple[int, ...] = ()  # every line with a counted hit (at most 50)
     source: str = ""  # "studio" (a loaded client workbook's category) or "project" (the default catalog)
+    ages: tuple[str, ...] = ()  # the category's age range, lowest first
 
     def to_dict(self) -> dict[str, Any]:
         return {name: (list(value) if isinstance(value, tuple) else value)
@@ -74,6 +75,18 @@ def exceedances(findings: Iterable[Finding], target: str | None) -> list[Finding
         return []
     limit = AGES.index(target)
     return [f for f in findings if f.age and AGES.index(f.age) > limit]
+
+
+def target_advice(finding: Finding, target: str | None) -> str:
+    """What would have to change for this finding to meet a target audience ("" when it does)."""
+    if not target or target not in AGES or not finding.age or AGES.index(finding.age) <= AGES.index(target):
+        return ""
+    lowest = min(finding.ages, key=AGES.index) if finding.ages else finding.age
+    advice = f"Для {target}: {finding.advice[:1].lower()}{finding.advice[1:]}" if finding.advice else f"Для {target}:"
+    if AGES.index(lowest) > AGES.index(target):
+        advice += (f" Категория «{finding.category_name}» начинается с {lowest}: смягчить недостаточно, "
+                   "эпизод нужно убрать.")
+    return advice
 
 
 def age_for(severity: str, ages: Iterable[str]) -> str | None:

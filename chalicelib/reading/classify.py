@@ -47,7 +47,11 @@ _PLAY_WORDS = ("действие", "акт", "act", "явление", "сцен�
 
 def _play_hint(text: str) -> bool:
     """Cheap test before _PLAY and _BOOKEND: one of their keywords starts the first or second word."""
-    return any(word.startswith(_PLAY_WORDS) for word in text[:60].lower().split(None, 2)[:2])
+    low = text[:60].lower()
+    if low.startswith(_PLAY_WORDS):
+        return True
+    space = low.find(" ")
+    return space > 0 and low.startswith(_PLAY_WORDS, space + 1)
 
 
 _BOOKEND = re.compile(r"^(?:ПРОЛОГ|ЭПИЛОГ|PROLOGUE|EPILOGUE)(?:\W.{0,80})?$", re.I)
@@ -197,11 +201,12 @@ def prefix(text: str, counts: dict[str, int] | None) -> tuple[str, str] | None:
 def classify(raws: list[Raw]) -> None:
     """Fill kind, speaker, label and level of every non-blank line, in place."""
     counts: dict[str, int] = {}
+    candidates: list[bool] = []  # a line that is no prefix candidate is no prefix with counts either
     for raw in raws:
-        if raw.text:
-            found = prefix(raw.text, None)
-            if found:
-                counts[found[0]] = counts.get(found[0], 0) + 1
+        found = prefix(raw.text, None) if raw.text else None
+        candidates.append(found is not None)
+        if found:
+            counts[found[0]] = counts.get(found[0], 0) + 1
 
     act: int | None = None
     speaker: str | None = None      # whose speech the following lines continue
@@ -237,7 +242,7 @@ def classify(raws: list[Raw]) -> None:
                 speaker = speaker_name(name)
                 raw.kind, raw.speaker, speech_indent = "character", speaker, None
                 continue
-        said = prefix(text, counts)
+        said = prefix(text, counts) if candidates[i] else None
         if said is not None:
             speaker = speaker_name(said[0])
             raw.kind, raw.speaker, speech_indent = "dialogue", speaker, raw.indent

@@ -183,8 +183,10 @@ SAMPLES = Path(__file__).resolve().parents[2] / "bench" / "data" / "samples"
 @pytest.mark.parametrize(("name", "low", "high"), [
     ("ru_kids_story.txt", "0+", "0+"),            # a children's cartoon: no finding at all
     ("ru_play_dacha.txt", "0+", "6+"),            # a Chekhov-like play: tea, tears, departures
+    ("ru_family_drama.txt", "0+", "6+"),          # class, plan, Роман, мина, убили полчаса, страшно рад
     ("ru_crime_screenplay.txt", "16+", "18+"),    # a crime film: beatings, shootings, cocaine
     ("en_thriller_screenplay.txt", "12+", "16+"),  # a thriller: threats, a bar, a knife fight
+    ("en_family_comedy.txt", "0+", "6+"),         # I could kill for a coffee, bombed the test, shoot!
 ])
 def test_whole_sample_scripts_rate_where_a_person_would(name: str, low: str, high: str) -> None:
     rating = rate(read((SAMPLES / name).read_bytes(), name), DEFAULT)
@@ -197,3 +199,16 @@ def test_a_character_introduced_as_a_child_counts_as_a_minor() -> None:
     rating = rated("1. ИНТ. КУХНЯ — ДЕНЬ\nЛИЗА (14) делает уроки.\n\n2. НАТ. ДВОР — ВЕЧЕР\nЛиза курит сигарету за гаражом.\n")
     smoking = counted(rating, "tobacco")
     assert smoking and "minor_involved" in smoking[0].qualifiers
+
+
+def test_studio_categories_that_need_a_context_or_a_condition(studio: list[Category]) -> None:
+    # Row 21 "Оружие у детей" links weapons and children: a gun alone is row 16, a gun in a child's
+    # hands is row 21 too.
+    adult = {f.category for f in counted(rated(heading(1) + "Мужчина чистит пистолет.\n", studio))}
+    child = {f.category for f in counted(rated(heading(1) + "Мальчик достаёт из шкафа отцовский пистолет.\n", studio))}
+    assert "16" in adult and "21" not in adult and {"16", "21"} <= child
+    # Row 25 "Пропаганда вредных привычек" shares its lexicons with rows 7-9: only approval brings it in.
+    plain = {f.category for f in counted(rated(heading(1) + "Они пьют водку на кухне.\n", studio))}
+    promoted = {f.category for f in counted(rated(
+        heading(1) + "ВАСЯ\nПей водку, это круто! Настоящий мужик пьёт до дна!\nОни пьют водку.\n", studio))}
+    assert "7" in plain and "25" not in plain and {"7", "25"} <= promoted
