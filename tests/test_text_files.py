@@ -65,7 +65,8 @@ def test_a_mebi_letter_transcript_escaped_is_413_naming_the_file_fields(api: Api
 
 
 def test_a_transcript_and_a_body_can_be_uploaded_files(api: Api, text_file: dict) -> None:
-    assert text_file["status"] == "processing" and text_file["kind"] == "screenplay"
+    stored = ("processing", "ready", "db_ready")  # the built-in analyzer may already be past processing
+    assert text_file["status"] in stored and text_file["kind"] == "screenplay"
     created = api.create_page("From files", [
         {"type": "audio", "title": "Лекция", "transcript_file_id": text_file["id"],
          "audio_url": "https://cdn.example.com/l.mp3"},
@@ -82,7 +83,8 @@ def test_a_transcript_and_a_body_can_be_uploaded_files(api: Api, text_file: dict
         assert _full_text(api, item, field) == CYRILLIC_MI_LETTERS
     # the referenced file is the uploader's still: deleting the page leaves it
     assert api.delete(f"/pages/{created['id']}").status_code == 204
-    assert api.get(f"/files/{text_file['id']}", role="uploader").json()["status"] == "processing"
+    kept = api.get(f"/files/{text_file['id']}", role="uploader")
+    assert kept.status_code == 200 and kept.json()["status"] in stored
 
 
 def test_patch_switches_between_inline_text_and_a_file(api: Api, page: dict, text_file: dict) -> None:
