@@ -9,6 +9,7 @@ from chalicelib.pages import listing, store, views
 from chalicelib.provider import settings
 from chalicelib.refer import results as refer_results
 from chalicelib.refer import service as refer
+from chalicelib.routes import bulk as bulk_routes
 from chalicelib.routes import catalog as catalog_routes
 from chalicelib.uploads import events as upload_events
 from chalicelib.uploads import service as uploads
@@ -20,6 +21,7 @@ app.api.binary_types.append(XLSX)  # API Gateway passes workbooks as bytes, both
 api = http.Api(app)
 
 app.register_blueprint(catalog_routes.blueprint)
+app.register_blueprint(bulk_routes.blueprint)
 
 
 # ---------------------------------------------------------------- service

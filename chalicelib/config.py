@@ -44,6 +44,7 @@ class Settings:
     download_url_ttl: int
     results_table: str
     violations_table: str
+    bulk_table: str
     local: bool
 
     def secret_problem(self) -> str | None:
@@ -109,6 +110,7 @@ def from_env() -> Settings:
         download_url_ttl=min(300, _int("KADR_DOWNLOAD_URL_TTL", 300)),
         results_table=os.environ.get("KADR_RESULTS_TABLE", f"kadr-{stage}-results"),
         violations_table=os.environ.get("KADR_VIOLATIONS_TABLE", f"kadr-{stage}-violations"),
+        bulk_table=os.environ.get("KADR_BULK_TABLE", f"kadr-{stage}-bulk"),
         # Set only by the local stack (infra/stack.py); relaxes nothing but the secret's length.
         local=os.environ.get("KADR_LOCAL") == "1",
     )

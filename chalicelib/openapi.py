@@ -87,8 +87,11 @@ class _Builder:
         responses: dict[str, Any] = {str(spec.status): ok}
         if spec.alternative:
             status, content_type = spec.alternative
-            responses[str(status)] = {"description": _STATUS_TEXT.get(status, "OK"),
-                                      **({"content": {content_type: {"schema": BINARY}}} if content_type else {})}
+            if status == spec.status and content_type:  # another type for the same status (csv or xlsx)
+                ok.setdefault("content", {})[content_type] = {"schema": BINARY}
+            else:
+                responses[str(status)] = {"description": _STATUS_TEXT.get(status, "OK"),
+                                          **({"content": {content_type: {"schema": BINARY}}} if content_type else {})}
         for code in sorted(errors):
             responses[str(code)] = {"description": _ERROR_TEXT.get(code, "Error"), "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
