@@ -1,4 +1,9 @@
-"""Bulk uploads' routes: one task, many files for several accounts, per-account logs and a report."""
+"""Bulk uploads' routes: one task, many files for several accounts, per-account logs and a report.
+
+Account names in paths are percent-decoded here (Chalice's local server passes them encoded; API
+Gateway decoded; names cannot hold ``%``, so decoding twice changes nothing)."""
+from urllib.parse import unquote
+
 from chalice import Blueprint, Response
 
 from chalicelib import http
@@ -60,10 +65,10 @@ def bulk_report(ctx: http.RequestContext, task_id: str) -> Response:
            summary="A new upload for every failed item of one account (others untouched)")
 def retry_account(ctx: http.RequestContext, task_id: str, account: str) -> dict:
     task = bulk.owned(task_id, ctx.principal)
-    return bulk.retry(task, account, [fix.model_dump(exclude_none=True) for fix in ctx.body.items])
+    return bulk.retry(task, unquote(account), [fix.model_dump(exclude_none=True) for fix in ctx.body.items])
 
 
 @api.route("/bulk-uploads/{task_id}/accounts/{account}/cancel", methods=["POST"], roles=UPLOADER, tags=["bulk"],
            response="bulk.schemas:CancelOut", summary="Cancel one account's items whose upload is still open")
 def cancel_account(ctx: http.RequestContext, task_id: str, account: str) -> dict:
-    return bulk.cancel(bulk.owned(task_id, ctx.principal), account)
+    return bulk.cancel(bulk.owned(task_id, ctx.principal), unquote(account))
