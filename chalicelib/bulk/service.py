@@ -9,6 +9,7 @@ also in parallel. The task row is written last: until then nobody can see the ta
 from __future__ import annotations
 
 import re
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable
 
@@ -30,6 +31,7 @@ from chalicelib.uploads.models import FileRow
 
 _WORKERS = 32
 _FILE_FIELDS = ["file_id", "status", "status_at", "stored_at", "completed", "error", "sha256", "filename"]
+_made = threading.local()  # the answer of the create this thread just made
 _STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
 
@@ -92,11 +94,12 @@ def _create(owner: str, body: dict[str, Any]) -> dict[str, Any]:
     task_id = new_id()
     stamp = iso(now())
     files = _new_files(owner, task_id, items)
-    _put_rows([ItemRow(task_pk(task_id), item_sk(i), index=i, account=item["account"], filename=item["filename"],
-                       size=item["size"], content_type=item["content_type"], kind=item["kind"],
-                       target_audience=item.get("target_audience"), sha256=item.get("sha256"),
-                       part_checksum=item.get("part_checksum"), file_id=row.file_id, created_at=stamp)
-               for i, (item, row) in enumerate(zip(items, files))])
+    item_rows = [ItemRow(task_pk(task_id), item_sk(i), index=i, account=item["account"], filename=item["filename"],
+                         size=item["size"], content_type=item["content_type"], kind=item["kind"],
+                         target_audience=item.get("target_audience"), sha256=item.get("sha256"),
+                         part_checksum=item.get("part_checksum"), file_id=row.file_id, created_at=stamp)
+                 for i, (item, row) in enumerate(zip(items, files))]
+    _put_rows(item_rows)
     accounts = sorted({item["account"] for item in items})
     per_account = ", ".join(f"{a}: {sum(1 for i in items if i['account'] == a)}" for a in accounts)
     logs.write_first(task_id, [
@@ -105,8 +108,11 @@ def _create(owner: str, body: dict[str, Any]) -> dict[str, Any]:
         *[Line(item["account"], "info", f"{item['filename']}: created as file {row.file_id} "
                                         f"({item['size']:,} bytes); waiting for its upload", row.file_id)
           for item, row in zip(items, files)]])
-    TaskRow(task_pk(task_id), META, task_id=task_id, owner=owner, name=body["name"], item_count=len(items),
-            accounts=accounts, created_at=stamp).save(condition=TaskRow.pk.does_not_exist())
+    task = TaskRow(task_pk(task_id), META, task_id=task_id, owner=owner, name=body["name"], item_count=len(items),
+                   accounts=accounts, created_at=stamp)
+    task.save(condition=TaskRow.pk.does_not_exist())
+    # This request's answer from memory (a replay under the Idempotency-Key reads it back instead).
+    _made.answer = _answer(task, item_rows, {row.file_id: row for row in files})
     return {"task_id": task_id}
 
 
@@ -138,7 +144,7 @@ def create(principal: Principal, body: dict[str, Any], idempotency_key: str | No
     the same task with each item's current file and plan (what a resuming client needs); only the
     task id is kept in the idempotency record (1,000 plans would not fit a DynamoDB item)."""
     if not idempotency_key:
-        return created(_get(_create(principal.sub, body)["task_id"]))
+        return created(_create(principal.sub, body)["task_id"])
     if len(idempotency_key) > 255:
         raise Unprocessable("the Idempotency-Key header is longer than 255 characters")
     from aws_lambda_powertools.utilities.idempotency.exceptions import (
@@ -156,7 +162,7 @@ def create(principal: Principal, body: dict[str, Any], idempotency_key: str | No
                             code="idempotency_key_reused") from None
     except IdempotencyAlreadyInProgressError:
         raise Conflict("a request with this Idempotency-Key is in progress; retry shortly") from None
-    return created(_get(result["task_id"]))
+    return created(result["task_id"])
 
 
 def _item_plan(item: ItemRow, file: FileRow | None) -> dict[str, Any]:
@@ -165,11 +171,19 @@ def _item_plan(item: ItemRow, file: FileRow | None) -> dict[str, Any]:
             "upload": uploads.upload_plan(file) if file else None}
 
 
-def created(task: TaskRow) -> dict[str, Any]:
-    items = _items(task.task_id)
-    files = _files([i.file_id for i in items], full=True)
+def _answer(task: TaskRow, items: list[ItemRow], files: dict[str, FileRow]) -> dict[str, Any]:
     return {"id": task.task_id, "name": task.name, "created_at": task.created_at,
             "items": [_item_plan(item, files.get(item.file_id)) for item in items]}
+
+
+def created(task_id: str) -> dict[str, Any]:
+    """The answer to a create: this request's own, else read back (a replay: current files and plans)."""
+    answer, _made.answer = getattr(_made, "answer", None), None
+    if answer is not None and answer["id"] == task_id:
+        return answer
+    task = _get(task_id)
+    items = _items(task_id)
+    return _answer(task, items, _files([i.file_id for i in items], full=True))
 
 
 # ---------------------------------------------------------------- read
