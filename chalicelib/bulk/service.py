@@ -57,6 +57,8 @@ def _parallel(fn: Callable[[Any], Any], values: list[Any]) -> list[Any]:
 
 
 def _put_rows(rows: list[Any]) -> None:
+    if not rows:
+        return
     table = rows[0].Meta.table_name
     items = [row.serialize() for row in rows]
     _parallel(lambda start: logs.batch_put(table, items[start:start + 25]), list(range(0, len(items), 25)))

@@ -206,3 +206,12 @@ def test_bad_bodies_are_refused_before_any_upload(http, aws) -> None:
     wrong_type = http.http.post("/bulk-uploads", headers=owner, body=json.dumps(
         {"name": "x", "items": [_item("a.txt", b"x", "a"), {**_item("b.mp4", b"x", "a"), "kind": "video"}]}))
     assert wrong_type.status_code == 422 and json.loads(wrong_type.body)["error"]["details"][0]["loc"] == ["items", 1]
+
+
+def test_retry_and_cancel_with_nothing_to_do_answer_empty_lists(http, aws) -> None:
+    owner = auth("uploader", "bulk-idle")
+    task = json.loads(http.http.post("/bulk-uploads", headers=owner, body=json.dumps(
+        {"name": "idle", "items": [_item("a.txt", b"abc", "a")]})).body)
+    retried = http.http.post(f"/bulk-uploads/{task['id']}/accounts/a/retry", headers=owner, body="{}")
+    assert retried.status_code == 200 and json.loads(retried.body)["items"] == []
+    assert http.http.post(f"/bulk-uploads/{task['id']}/accounts/zz/cancel", headers=owner).status_code == 404
