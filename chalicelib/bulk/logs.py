@@ -128,6 +128,8 @@ def append(task_id: str, line: Line, source: str | None = None) -> dict[str, Any
             if not reasons or reasons[0] not in ("ConditionalCheckFailed", "TransactionConflict", "None", None):
                 raise
         else:
+            if len(_tails) > 10_000:  # a long-lived container: forget old tasks (a miss costs one Query)
+                _tails.clear()
             _tails[task_id] = seq + 1
             stored = render(item)
             _emit(task_id, stored)

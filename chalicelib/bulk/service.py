@@ -349,7 +349,10 @@ def cancel(task: TaskRow, account: str) -> dict[str, Any]:
             if exc.cause_response_code == "ConditionalCheckFailedException":
                 continue
             raise
-        uploads.fail_upload(FileRow.get(item.file_id, consistent_read=True), CANCELLED_REASON)
+        if not uploads.fail_upload(FileRow.get(item.file_id, consistent_read=True), CANCELLED_REASON):
+            # its upload completed meanwhile: it is no longer pending, so the cancel does not apply
+            item.update(actions=[ItemRow.cancelled_at.remove()])
+            continue
         cancelled.append(int(item.index))
     logs.append(task.task_id, Line(account, "warning" if cancelled else "info",
                                    f"cancel: {len(cancelled)} pending item(s) of account {account} cancelled"))

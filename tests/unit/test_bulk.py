@@ -215,3 +215,14 @@ def test_retry_and_cancel_with_nothing_to_do_answer_empty_lists(http, aws) -> No
     retried = http.http.post(f"/bulk-uploads/{task['id']}/accounts/a/retry", headers=owner, body="{}")
     assert retried.status_code == 200 and json.loads(retried.body)["items"] == []
     assert http.http.post(f"/bulk-uploads/{task['id']}/accounts/zz/cancel", headers=owner).status_code == 404
+
+
+def test_the_local_console_colours_lines_by_level_and_escapes_control_characters() -> None:
+    from infra.console import COLOURS, RESET, format_line
+
+    line = {"seq": 3, "account": "north", "level": "error", "message": "a.txt: failed\x1b[2J"}
+    coloured = format_line("0123456789abcdef", line)
+    assert coloured.startswith(COLOURS["error"]) and coloured.endswith(RESET)
+    assert format_line("0123456789abcdef", {**line, "account": None, "level": "info"}, colour=False) == (
+        "bulk 01234567 #3 [-] INFO    a.txt: failed\\x1b[2J")
+    assert COLOURS["info"] != COLOURS["warning"] != COLOURS["error"]
