@@ -18,7 +18,7 @@ from chalicelib.auth import Principal
 from chalicelib.bulk import logs
 from chalicelib.bulk.logs import Line
 from chalicelib.bulk.models import META, ItemRow, TaskRow, item_sk, task_pk
-from chalicelib.bulk.progress import CANCELLED, FAILED, PENDING, ItemView, state, summarize
+from chalicelib.bulk.progress import CANCELLED, FAILED, PENDING, ItemView, progress_message, state, summarize
 from chalicelib.bulk.stream import CANCELLED_REASON
 from chalicelib.clock import iso
 from chalicelib.errors import ApiError, Conflict, NotFound, Unprocessable
@@ -240,6 +240,12 @@ def progress(task: TaskRow) -> dict[str, Any]:
     items = _items(task.task_id)
     files = _files([i.file_id for i in items])
     return summarize(_view(item, files.get(item.file_id)) for item in items)
+
+
+def live_progress(task_id: str) -> dict[str, Any]:
+    """The live channel's ``{"type": "progress"}`` message for a task, derived now (to push once
+    per stream batch for each task ``stream.handle`` wrote to)."""
+    return progress_message(task_id, progress(_get(task_id)))
 
 
 def detail(task: TaskRow) -> dict[str, Any]:

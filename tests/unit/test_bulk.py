@@ -193,6 +193,11 @@ def test_a_task_from_create_to_report_retry_and_cancel(http, aws) -> None:
     assert any(m.startswith("retry: 1 failed item(s)") for m in messages)
     listed = json.loads(http.http.get("/bulk-uploads", headers=owner).body)["results"]
     assert task["id"] in [t["id"] for t in listed]
+    from chalicelib.bulk.service import live_progress
+
+    pushed = live_progress(task["id"])
+    assert pushed["type"] == "progress" and pushed["status"] == "partially_completed"
+    assert {a["account"]: a["status"] for a in pushed["accounts"]} == {"a": "completed", "b": "partially_completed"}
 
 
 def test_bad_bodies_are_refused_before_any_upload(http, aws) -> None:
