@@ -53,7 +53,7 @@ def add_parser(commands: Any) -> None:
     run.add_argument("--name", help="the task's name (default: the folder's or manifest's name)")
     run.add_argument("--kind", help="for every file (default: from each extension)")
     run.add_argument("--target-audience", metavar="AGE", help="0+, 6+, 12+, 16+ or 18+ for every file")
-    run.add_argument("--files-at-once", type=int, default=4, help="files uploading at once (default 4)")
+    run.add_argument("--files-at-once", type=int, default=8, help="files uploading at once (default 8)")
     run.add_argument("--concurrency", type=int, default=4, help="parts in flight per file (default 4)")
     run.add_argument("--state-dir", help="resume state (default: $KADR_UPLOAD_STATE_DIR, else ~/.kadr/uploads)")
     bar = run.add_mutually_exclusive_group()
@@ -181,7 +181,7 @@ class BulkRun:
     """``BulkRun(api, token).run(entries, name)``: create (or pick up) the task, upload what is
     left, and (with ``wait``) wait for the server's verdicts; returns a summary dict."""
 
-    def __init__(self, api: str, token: str, *, files_at_once: int = 4, concurrency: int = 4,
+    def __init__(self, api: str, token: str, *, files_at_once: int = 8, concurrency: int = 4,
                  state_dir: str | Path | None = None, progress: bool | None = None,
                  log: Callable[[str], None] | None = None, poll_timeout: float = 300.0) -> None:
         from kadr_cli.api import ApiClient, RetryPolicy, make_session

@@ -113,6 +113,7 @@ class Uploader:
         self.poll_interval = poll_interval
         self.timeout = timeout
         self._adopted: set[str] = set()  # state keys of files created elsewhere (adopt)
+        self._fresh: set[str] = set()  # adopted just now with the server's plan: nothing to check or reuse
 
     def adopt(self, path: str | Path, record: dict[str, Any], *, kind: str, target_audience: str | None = None) -> None:
         """Make ``record`` (a file with an open upload that someone else created, e.g. an item of
@@ -129,6 +130,7 @@ class Uploader:
         if saved is not None and saved.file_id == record["id"] and saved.same_file(st.st_size, st.st_mtime_ns):
             return
         plan = record["upload"]
+        self._fresh.add(key)
         self.store.save(key, UploadState(
             api=self.api.base, path=real, size=st.st_size, mtime_ns=st.st_mtime_ns, kind=kind,
             target_audience=target_audience, idempotency_key=str(uuid.uuid4()), file_id=str(record["id"]),
@@ -187,7 +189,9 @@ class Uploader:
         self.stop.clear()
         stats = run.stats
         state = self._saved_state(s)
-        if state is not None and state.file_id:
+        if state is not None and state.file_id and s.key in self._fresh:
+            self._fresh.discard(s.key)  # the plan came with the record just now: no parts held yet
+        elif state is not None and state.file_id:
             verdict = self._check_resumable(s.key, state)
             if isinstance(verdict, dict):  # completed and verified before this run: nothing to do
                 stats.resumed, stats.completed_at, stats.verified_at = True, s.started, s.started
