@@ -96,7 +96,8 @@ class BulkList(BaseModel):
 
 
 class BulkListQuery(Strict):
-    limit: int = Field(20, ge=1, le=100)
+    # 50 tasks of 100 accounts of 64 \u-escaped characters stay under 2 MB in Lambda's response
+    limit: int = Field(20, ge=1, le=50)
     cursor: Optional[Annotated[str, StringConstraints(max_length=512)]] = None
 
 

@@ -30,6 +30,7 @@ from chalicelib.uploads import service as uploads
 from chalicelib.uploads.models import FileRow
 
 _WORKERS = 32
+MAX_ATTEMPTS = 50  # files per item: the item row keeps every earlier one (400 KB item limit)
 _FILE_FIELDS = ["file_id", "status", "status_at", "stored_at", "completed", "error", "sha256", "filename"]
 _made = threading.local()  # the answer of the create this thread just made
 _STAMP = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
@@ -287,6 +288,11 @@ def retry(task: TaskRow, account: str, fixes: list[dict[str, Any]]) -> dict[str,
     items = _account_items(task, account)
     files = _files([i.file_id for i in items])
     failed = [i for i in items if state(_view(i, files.get(i.file_id))) == FAILED]
+    spent = [i for i in failed if len(i.attempts or []) + 1 >= MAX_ATTEMPTS]
+    for item in spent:
+        logs.append(task.task_id, Line(account, "warning", f"{item.filename}: not retried: {MAX_ATTEMPTS} attempts "
+                                                           f"made (the item keeps every attempt's file id)"))
+    failed = [i for i in failed if i not in spent]
     by_index = {fix["index"]: fix for fix in fixes}
     unknown = sorted(set(by_index) - {int(i.index) for i in failed})
     if unknown:
