@@ -231,3 +231,38 @@ def test_the_local_console_colours_lines_by_level_and_escapes_control_characters
     assert format_line("0123456789abcdef", {**line, "account": None, "level": "info"}, colour=False) == (
         "bulk 01234567 #3 [-] INFO    a.txt: failed\\x1b[2J")
     assert COLOURS["info"] != COLOURS["warning"] != COLOURS["error"]
+
+
+def test_cli_logs_follow_pages_by_after_and_keeps_polling(monkeypatch: pytest.MonkeyPatch,
+                                                          capsys: pytest.CaptureFixture[str]) -> None:
+    import argparse
+
+    from kadr_cli import bulk as bulk_cli
+
+    def line(seq: int) -> dict[str, Any]:
+        return {"seq": seq, "at": "2026-01-01T00:00:00.000Z", "account": "a", "level": "info",
+                "message": f"m{seq}", "file_id": None}
+
+    pages = [{"lines": [line(1), line(2)], "next": "2"}, {"lines": [line(3)], "next": None},
+             {"lines": [], "next": None}, {"lines": [line(4)], "next": None}]
+    asked: list[str] = []
+
+    class Client:
+        def json(self, method: str, path: str) -> dict[str, Any]:
+            asked.append(path)
+            return pages.pop(0)
+
+    class Enough(Exception):
+        pass
+
+    def sleep(seconds: float) -> None:
+        if not pages:
+            raise Enough()
+
+    monkeypatch.setattr(bulk_cli.time, "sleep", sleep)
+    args = argparse.Namespace(task="t" * 32, account="a", level=None, follow=True, interval=0.01)
+    with pytest.raises(Enough):
+        bulk_cli._logs(Client(), args)
+    assert [p.split("after=")[1].split("&")[0] for p in asked] == ["0", "2", "3", "3"]
+    assert "account=a" in asked[0]
+    assert [out.split("[a] INFO    ")[1] for out in capsys.readouterr().out.splitlines()] == ["m1", "m2", "m3", "m4"]
