@@ -266,3 +266,29 @@ def test_cli_logs_follow_pages_by_after_and_keeps_polling(monkeypatch: pytest.Mo
     assert [p.split("after=")[1].split("&")[0] for p in asked] == ["0", "2", "3", "3"]
     assert "account=a" in asked[0]
     assert [out.split("[a] INFO    ")[1] for out in capsys.readouterr().out.splitlines()] == ["m1", "m2", "m3", "m4"]
+
+
+def test_a_create_that_fails_midway_leaves_no_multipart_upload(http, aws, monkeypatch: pytest.MonkeyPatch) -> None:
+    from chalicelib.uploads import service as uploads
+
+    made: list[str] = []
+    original = uploads.new_row
+
+    def flaky(owner: str, body: dict[str, Any], **extra: Any) -> Any:
+        if body["filename"] == "f3.txt":
+            raise RuntimeError("S3 is down")
+        row = original(owner, body, **extra)
+        made.append(row.file_id)
+        return row
+
+    monkeypatch.setattr(uploads, "new_row", flaky)
+    items = [_item(f"f{i}.txt", b"abc", "a") for i in range(6)]
+    failed = http.http.post("/bulk-uploads", headers=auth("uploader", "bulk-flaky"),
+                            body=json.dumps({"name": "flaky", "items": items}))
+    assert failed.status_code == 500 and made
+    s3 = aws.client("s3")
+    for file_id in made:
+        assert s3.list_multipart_uploads(Bucket=aws.settings.media_bucket,
+                                         Prefix=f"uploads/{file_id}").get("Uploads", []) == []
+    listed = json.loads(http.http.get("/bulk-uploads", headers=auth("uploader", "bulk-flaky")).body)
+    assert listed["results"] == []
