@@ -292,3 +292,20 @@ def test_a_create_that_fails_midway_leaves_no_multipart_upload(http, aws, monkey
                                          Prefix=f"uploads/{file_id}").get("Uploads", []) == []
     listed = json.loads(http.http.get("/bulk-uploads", headers=auth("uploader", "bulk-flaky")).body)
     assert listed["results"] == []
+
+
+def test_task_lists_page_newest_first(http, aws, clock) -> None:
+    owner = auth("uploader", "bulk-lister")
+    made = []
+    for n in range(3):
+        clock.advance(1)
+        made.append(json.loads(http.http.post("/bulk-uploads", headers=owner, body=json.dumps(
+            {"name": f"t{n}", "items": [_item("a.txt", b"abc", "a")]})).body)["id"])
+    first = json.loads(http.http.get("/bulk-uploads?limit=2", headers=owner).body)
+    assert [t["id"] for t in first["results"]] == made[:0:-1] and first["next"]
+    from urllib.parse import urlsplit
+
+    link = urlsplit(first["next"])
+    rest = json.loads(http.http.get(f"{link.path}?{link.query}", headers=owner).body)
+    assert [t["id"] for t in rest["results"]] == made[:1] and rest["next"] is None
+    assert http.http.get("/bulk-uploads?cursor=bogus", headers=owner).status_code == 400
