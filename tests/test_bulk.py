@@ -154,13 +154,16 @@ def test_twenty_files_over_three_accounts_two_fail_then_a_retry_completes_the_ta
 
 
 def test_concurrent_log_writers_lose_nothing_and_keep_order(stack: Any) -> None:
-    task, writers, each = new_id(), 8, 40
+    task, writers, each, block = new_id(), 8, 40, 120
     seen: list[dict[str, Any]] = []
     done = threading.Event()
 
     def write(n: int) -> None:
         for i in range(each):
             logs.append(task, Line(f"w{n}", "info", f"{n}:{i}"))
+
+    def write_blocks() -> None:  # a retry's lines
+        logs.append_many(task, [Line("blocks", "info", f"b:{i}") for i in range(block)])
 
     def follow() -> None:  # a reader paging with `after` while the writers write
         after = 0
@@ -174,6 +177,7 @@ def test_concurrent_log_writers_lose_nothing_and_keep_order(stack: Any) -> None:
                 return
 
     threads = [threading.Thread(target=write, args=(n,)) for n in range(writers)]
+    threads.append(threading.Thread(target=write_blocks))
     reader = threading.Thread(target=follow)
     reader.start()
     for t in threads:
@@ -183,11 +187,14 @@ def test_concurrent_log_writers_lose_nothing_and_keep_order(stack: Any) -> None:
     done.set()
     reader.join()
     stored = logs.read(task, limit=1000)["lines"]
-    assert [line["seq"] for line in stored] == list(range(1, writers * each + 1))
-    assert [line["seq"] for line in seen] == list(range(1, writers * each + 1))  # the follower missed none
+    total = writers * each + block
+    assert [line["seq"] for line in stored] == list(range(1, total + 1))
+    assert [line["seq"] for line in seen] == list(range(1, total + 1))  # the follower missed none
     for n in range(writers):
         mine = [int(line["message"].split(":")[1]) for line in stored if line["account"] == f"w{n}"]
         assert mine == list(range(each))
+    blocks = [line for line in stored if line["account"] == "blocks"]
+    assert [int(line["message"][2:]) for line in blocks] == list(range(block))
 
 
 def test_the_worst_case_task_of_1000_items(api: Api, stack: Any) -> None:

@@ -105,6 +105,9 @@ def append(task_id: str, line: Line, source: str | None = None) -> dict[str, Any
         raise ValueError(f"unknown level {line.level!r}")
     ddb = dynamodb()
     table = settings().bulk_table
+    marker_key = {"pk": {"S": f"SRC#{task_id}"}, "sk": {"S": source}} if source is not None else None
+    if marker_key is not None and "Item" in ddb.get_item(TableName=table, Key=marker_key, ConsistentRead=True):
+        return None  # a redelivered event: its line is written (no transaction needed to know)
     seq = _tails.get(task_id)
     if seq is None:
         seq = _tail(task_id)
@@ -115,7 +118,7 @@ def append(task_id: str, line: Line, source: str | None = None) -> dict[str, Any
             if source is None:
                 ddb.put_item(**put)
             else:
-                marker = {"pk": {"S": f"SRC#{task_id}"}, "sk": {"S": source}, "seq": {"N": str(seq + 1)}}
+                marker = {**marker_key, "seq": {"N": str(seq + 1)}}
                 ddb.transact_write_items(TransactItems=[
                     {"Put": put}, {"Put": {"TableName": table, "Item": marker,
                                            "ConditionExpression": "attribute_not_exists(pk)"}}])
@@ -137,6 +140,13 @@ def append(task_id: str, line: Line, source: str | None = None) -> dict[str, Any
         time.sleep(random.uniform(0, min(0.2, 0.005 * 2 ** min(attempt, 6))))
         seq = max(seq + 1, _tail(task_id))
     raise RuntimeError(f"could not append to the log of task {task_id} after {_ATTEMPTS} attempts")
+
+
+def append_many(task_id: str, lines: list[Line]) -> list[dict[str, Any]]:
+    """``append`` each line in order (a retry's or cancel's lines). Not batched: a transaction or
+    a batch of lines can be seen partly by a concurrent Query (DynamoDB isolates transactions from
+    writes, not multi-item reads), which would let a follower see ``n + 5`` before ``n + 1``."""
+    return [line for line in (append(task_id, one) for one in lines) if line is not None]
 
 
 def write_first(task_id: str, lines: list[Line]) -> None:
@@ -168,10 +178,13 @@ def batch_put(table: str, items: list[dict[str, Any]]) -> None:
 def read(task_id: str, *, account: str | None = None, level: str | None = None, after: int = 0,
          limit: int = 100) -> dict[str, Any]:
     """Lines after ``after`` in order, filtered by account (``""`` = task-level lines only) and
-    minimum level; ``next`` is the seq to pass as ``after`` while more lines exist now."""
+    minimum level; ``next`` is the seq to pass as ``after`` while more lines exist now. Only the
+    gapless run from ``after + 1`` is returned: if a Query ever showed ``n + 1`` before ``n``
+    (multi-item reads are not snapshots), the page ends before the gap."""
     wanted = set(LEVELS[LEVELS.index(level):]) if level else set(LEVELS)
     lines: list[dict[str, Any]] = []
     start: dict[str, Any] | None = None
+    expected = after + 1
     while True:
         kwargs: dict[str, Any] = {"ExclusiveStartKey": start} if start else {}
         page = dynamodb().query(TableName=settings().bulk_table, ConsistentRead=True, Limit=500,
@@ -181,6 +194,9 @@ def read(task_id: str, *, account: str | None = None, level: str | None = None, 
         items = page["Items"]
         for i, item in enumerate(items):
             line = render(item)
+            if line["seq"] != expected:  # a line still being written: stop before it, read it next time
+                return {"lines": lines, "next": str(expected - 1) if expected - 1 > after else None}
+            expected += 1
             if line["level"] in wanted and (account is None or (line["account"] or "") == account):
                 lines.append(line)
                 if len(lines) == limit:

@@ -308,18 +308,21 @@ def retry(task: TaskRow, account: str, fixes: list[dict[str, Any]]) -> dict[str,
                          "part_checksum": item.part_checksum})
     _check_items(declared)
     rows = _new_files(task.owner, task.task_id, declared)
-    out = []
-    for item, body, row in zip(failed, declared, rows):
-        moved = _relink(item, row, body)
-        if not moved:  # a concurrent retry relinked it first: this new file is not needed
+
+    def link(job: tuple[ItemRow, dict[str, Any], FileRow]) -> dict[str, Any] | None:
+        item, body, row = job
+        old = item.file_id
+        if not _relink(item, row, body):  # a concurrent retry relinked it first: this file is not needed
             uploads.fail_upload(row, "superseded by a concurrent retry")
-            continue
-        logs.append(task.task_id, Line(account, "info", f"{item.filename}: retry as file {row.file_id} "
-                                                        f"(was {item.file_id})", row.file_id))
-        out.append(_item_plan(item, row))
-    logs.append(task.task_id, Line(account, "info" if out else "warning",
-                                   f"retry: {len(out)} failed item(s) of account {account} get a new upload"))
-    return {"account": account, "items": out}
+            return None
+        return {"plan": _item_plan(item, row), "line": Line(account, "info", f"{item.filename}: retry as file "
+                                                                             f"{row.file_id} (was {old})", row.file_id)}
+
+    linked = [done for done in _parallel(link, list(zip(failed, declared, rows))) if done is not None]
+    logs.append_many(task.task_id, [done["line"] for done in linked] + [Line(
+        account, "info" if linked else "warning",
+        f"retry: {len(linked)} failed item(s) of account {account} get a new upload")])
+    return {"account": account, "items": [done["plan"] for done in linked]}
 
 
 def _relink(item: ItemRow, row: FileRow, body: dict[str, Any]) -> bool:
@@ -348,24 +351,26 @@ def cancel(task: TaskRow, account: str) -> dict[str, Any]:
     items = _account_items(task, account)
     files = _files([i.file_id for i in items])
     stamp = iso(now())
-    cancelled = []
-    for item in items:
+
+    def cancel_one(item: ItemRow) -> int | None:
         file = files.get(item.file_id)
         view = _view(item, file)
         if state(view) != PENDING or view.uploaded or file is None:
-            continue
+            return None
         try:
             item.update(actions=[ItemRow.cancelled_at.set(stamp)],
                         condition=(ItemRow.file_id == item.file_id) & ItemRow.cancelled_at.does_not_exist())
         except UpdateError as exc:
             if exc.cause_response_code == "ConditionalCheckFailedException":
-                continue
+                return None
             raise
         if not uploads.fail_upload(FileRow.get(item.file_id, consistent_read=True), CANCELLED_REASON):
             # its upload completed meanwhile: it is no longer pending, so the cancel does not apply
             item.update(actions=[ItemRow.cancelled_at.remove()])
-            continue
-        cancelled.append(int(item.index))
+            return None
+        return int(item.index)
+
+    cancelled = sorted(i for i in _parallel(cancel_one, items) if i is not None)
     logs.append(task.task_id, Line(account, "warning" if cancelled else "info",
                                    f"cancel: {len(cancelled)} pending item(s) of account {account} cancelled"))
     return {"account": account, "cancelled": cancelled}

@@ -309,3 +309,14 @@ def test_task_lists_page_newest_first(http, aws, clock) -> None:
     rest = json.loads(http.http.get(f"{link.path}?{link.query}", headers=owner).body)
     assert [t["id"] for t in rest["results"]] == made[:1] and rest["next"] is None
     assert http.http.get("/bulk-uploads?cursor=bogus", headers=owner).status_code == 400
+
+
+def test_a_reader_stops_before_a_line_still_being_written(aws) -> None:
+    task = new_id()
+    items = [logs._item(task, seq, Line("a", "info", f"m{seq}"), "2026-01-01T00:00:00.000Z") for seq in (1, 2, 4)]
+    logs.batch_put(aws.settings.bulk_table, items)  # 3 is "in flight": written after 4 became visible
+    page = logs.read(task)
+    assert [line["seq"] for line in page["lines"]] == [1, 2] and page["next"] == "2"
+    assert logs.read(task, after=2) == {"lines": [], "next": None}
+    logs.batch_put(aws.settings.bulk_table, [logs._item(task, 3, Line("a", "info", "m3"), "2026-01-01T00:00:00.000Z")])
+    assert [line["seq"] for line in logs.read(task, after=2)["lines"]] == [3, 4]
