@@ -146,6 +146,7 @@ def create(principal: Principal, body: dict[str, Any], idempotency_key: str | No
     """The task and its items' upload plans. With an Idempotency-Key a repeat (same body) answers
     the same task with each item's current file and plan (what a resuming client needs); only the
     task id is kept in the idempotency record (1,000 plans would not fit a DynamoDB item)."""
+    _made.answer = None
     if not idempotency_key:
         return created(_create(principal.sub, body)["task_id"])
     if len(idempotency_key) > 255:
