@@ -195,9 +195,13 @@ class BulkRun:
         self.poll_timeout = poll_timeout
         self.api = ApiClient(self.base, token, make_session(8), RetryPolicy())
 
-    # The task's Idempotency-Key lives in a state file keyed by what the task uploads.
+    # The task's Idempotency-Key lives in a state file keyed by what the task uploads, down to each
+    # file's size and mtime: the same command over the same files is the same task (a rerun after
+    # it finished skips everything), a changed file makes a new one.
     def _task_state(self, items: list[dict[str, Any]], paths: list[Path]) -> Path:
-        raw = json.dumps([self.base, [str(p.resolve()) for p in paths], [(i["account"], i["kind"]) for i in items]])
+        stats = [p.stat() for p in paths]
+        raw = json.dumps([self.base, [str(p.resolve()) for p in paths], [(i["account"], i["kind"]) for i in items],
+                          [(st.st_size, st.st_mtime_ns) for st in stats]])
         return self.state_dir / "bulk" / f"{hashlib.sha256(raw.encode()).hexdigest()[:32]}.json"
 
     def _create(self, name: str, items: list[dict[str, Any]], state_file: Path) -> dict[str, Any]:
@@ -268,8 +272,6 @@ class BulkRun:
             overall.close()
         uploaded_at = time.monotonic()
         detail = self._wait(task["id"]) if wait else self.api.json("GET", f"/bulk-uploads/{task['id']}")
-        if detail["pending"] == 0:
-            state_file.unlink(missing_ok=True)
         return {"task_id": task["id"], "status": detail["status"], "files": len(todo), "uploaded": len(send),
                 "skipped": skipped, "resumed": resumed, "upload_failures": failures, "succeeded": detail["succeeded"],
                 "failed": detail["failed"], "pending": detail["pending"],

@@ -74,6 +74,12 @@ def test_a_manifest_run_crashes_mid_file_and_a_rerun_finishes_it(api: Api, stack
     assert {a["account"]: a["total"] for a in result["accounts"]} == {"north": 3, "south": 3, "west": 1}
     task = result["task_id"]
 
+    assert cli.main(["bulk", "run", str(manifest), "--account", "west", "--no-progress", "--json", *state,
+                     *_args(api, tmp_path)]) == 0
+    out = capsys.readouterr().out
+    again = json.loads(out[out.index("{\n"):])
+    assert again["task_id"] == task and again["uploaded"] == 0 and again["skipped"] == 7  # nothing sent twice
+
     assert cli.main(["bulk", "status", task, *_args(api, tmp_path)]) == 0
     status = capsys.readouterr().out
     assert "completed" in status and "north" in status and "west" in status
