@@ -23,6 +23,7 @@ from chalicelib.bulk.stream import CANCELLED_REASON
 from chalicelib.clock import iso
 from chalicelib.errors import ApiError, Conflict, NotFound, Unprocessable
 from chalicelib.ids import is_id, new_id
+from chalicelib.observability import logger
 from chalicelib.provider import client, current, now, settings
 from chalicelib.status import FileStatus
 from chalicelib.uploads import policy
@@ -66,11 +67,14 @@ def _put_rows(rows: list[Any]) -> None:
 
 
 def _abort_all(rows: list[FileRow]) -> None:
-    for row in rows:
+    """Abort the multipart uploads of a create that failed (in parallel, like their creation)."""
+    def abort(row: FileRow) -> None:
         try:
             uploads.discard_stored(row)
         except Exception:  # noqa: BLE001 - best effort; the bucket's lifecycle rule aborts the rest
-            pass
+            logger().warning("could not abort a bulk item's upload", extra={"file_id": row.file_id})
+
+    _parallel(abort, rows)
 
 
 def _new_files(owner: str, task_id: str, items: list[dict[str, Any]]) -> list[FileRow]:
