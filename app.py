@@ -2,15 +2,22 @@
 from chalice import Chalice, Rate, Response
 
 from chalicelib import http
+from chalicelib.bulk import live as bulk_live
+from chalicelib.bulk import logs as bulk_logs
 from chalicelib.catalog.rules import XLSX
 from chalicelib.http import ANALYZER, EDITOR, UPLOADER
 from chalicelib.observability import flush_after
 from chalicelib.pages import listing, store, views
 from chalicelib.provider import settings
+from chalicelib.realtime import channel as live
+from chalicelib.realtime import stream as live_stream
 from chalicelib.refer import results as refer_results
 from chalicelib.refer import service as refer
+from chalicelib.review import pipeline as analysis
 from chalicelib.routes import bulk as bulk_routes
 from chalicelib.routes import catalog as catalog_routes
+from chalicelib.routes import console as console_routes
+from chalicelib.routes import review as review_routes
 from chalicelib.uploads import events as upload_events
 from chalicelib.uploads import service as uploads
 
@@ -19,9 +26,13 @@ app.register_middleware(flush_after, "all")
 app.register_middleware(http.middleware, "http")
 app.api.binary_types.append(XLSX)  # API Gateway passes workbooks as bytes, both ways
 api = http.Api(app)
+app.experimental_feature_flags.update(["WEBSOCKETS"])  # chalice package refuses on_ws_* without it
 
+bulk_logs.add_sink(bulk_live.publish_line)  # each stored log line goes live to the task's subscribers
 app.register_blueprint(catalog_routes.blueprint)
 app.register_blueprint(bulk_routes.blueprint)
+app.register_blueprint(review_routes.blueprint)
+app.register_blueprint(console_routes.blueprint)
 
 
 # ---------------------------------------------------------------- service
@@ -213,7 +224,10 @@ def read_refer(ctx: http.RequestContext, file_id: str) -> dict:
            summary="Issue a new refer key (restarts rotation; the old key dies at once)",
            response="refer.schemas:ReferOut", errors=[409])
 def reissue_refer(ctx: http.RequestContext, file_id: str) -> dict:
-    return refer.view(refer.reissue(uploads.owned(file_id, ctx.principal)), ctx.base_url)
+    """Also from `error` when the last key expired with no download ("no analyzer picked it up")."""
+    row = refer.reissue(uploads.owned(file_id, ctx.principal))
+    analysis.key_issued(row)
+    return refer.view(row, ctx.base_url)
 
 
 @api.route("/download/{refer_key}", roles=ANALYZER, summary="Download a file by refer key (302 to S3)",
@@ -233,6 +247,7 @@ def download_by_key(ctx: http.RequestContext, refer_key: str) -> Response:
 def post_result(ctx: http.RequestContext, refer_key: str) -> Response:
     """The first accepted result moves the file to `ready`. The same document again answers 200."""
     accepted = refer_results.store(refer_key, ctx.principal, ctx.body.model_dump(mode="json"))
+    analysis.result_stored(accepted["file_id"], accepted["analyzer"])  # findings, then db_ready
     return http.json_response(accepted, 201 if accepted["created"] else 200)
 
 
@@ -248,6 +263,7 @@ def result_upload(ctx: http.RequestContext, refer_key: str) -> dict:
            response="refer.schemas:ResultAccepted", status=201, errors=[409, 413, 422])
 def store_result_upload(ctx: http.RequestContext, refer_key: str, upload_id: str) -> Response:
     accepted = refer_results.store_uploaded(refer_key, ctx.principal, upload_id)
+    analysis.result_stored(accepted["file_id"], accepted["analyzer"])
     return http.json_response(accepted, 201 if accepted["created"] else 200)
 
 
@@ -283,3 +299,32 @@ def on_refer_timer(event) -> None:
 @app.schedule(Rate(1, unit=Rate.MINUTES))
 def repair_refer_timers(event) -> None:
     refer.repair_timers()
+
+
+# ---------------------------------------------------------------- live status (WebSocket API)
+# In app.py, not a blueprint: Chalice wraps on_ws_* handlers only on the app (a blueprint's are
+# left unwrapped, DecoratorAPI.websocket_api is None there).
+
+@app.on_ws_connect()
+def ws_connect(event) -> dict:
+    """`?token=` carries the bearer token (browsers set no headers on a WebSocket); none is a 401."""
+    return live.connect(event.to_dict())
+
+
+@app.on_ws_message()
+def ws_message(event) -> dict:
+    """subscribe / unsubscribe (file_id or task_id) and ping; answers go back by post_to_connection."""
+    return live.message(event.to_dict())
+
+
+@app.on_ws_disconnect()
+def ws_disconnect(event) -> dict:
+    return live.disconnect(event.to_dict())
+
+
+@app.on_dynamodb_record(stream_arn=settings().files_stream_arn, batch_size=100, starting_position="LATEST")
+def on_file_change(event) -> None:
+    """Status moves and refer-key events of a file, pushed to its subscribers; a bulk file's moves
+    become its task's log lines and progress."""
+    live_stream.handle(event)
+    bulk_live.on_files_change(record.to_dict() for record in event)

@@ -28,9 +28,10 @@ def start_stack(state_dir: Path, env: dict[str, str] | None = None, pump_workers
     """The local stack on free ports, without the default data."""
     if str(ROOT) not in sys.path:
         sys.path.insert(0, str(ROOT))
-    from infra.stack import Stack, StackConfig, free_port
+    from infra.stack import Stack, StackConfig, free_ports
 
-    config = StackConfig(api_port=free_port(), moto_port=free_port(), load_defaults=False,
+    api_port, moto_port, ws_port = free_ports(3)
+    config = StackConfig(api_port=api_port, moto_port=moto_port, ws_port=ws_port, load_defaults=False,
                          state_dir=state_dir, pump_workers=pump_workers, env=dict(env or {}))
     return Stack(config).start()
 

@@ -63,7 +63,7 @@ class StackProcess:
     def __init__(self, state_dir: Path) -> None:
         self.api_port, self.moto_port = free_port(), free_port()
         env = {**os.environ, "KADR_API_PORT": str(self.api_port), "KADR_MOTO_PORT": str(self.moto_port),
-               "KADR_STATE_DIR": str(state_dir), "PYTHONUNBUFFERED": "1"}
+               "KADR_WS_PORT": str(free_port()), "KADR_STATE_DIR": str(state_dir), "PYTHONUNBUFFERED": "1"}
         self.log = open(state_dir / "stack.log", "w")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen([sys.executable, "-m", "infra.stack"], cwd=ROOT, env=env,
                                      stdout=self.log, stderr=subprocess.STDOUT)

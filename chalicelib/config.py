@@ -27,6 +27,7 @@ class Settings:
     views_queue_url: str | None
     token_secret: str
     public_base_url: str | None
+    api_base_url: str | None
     page_cache_ttl: int
     inline_text_max: int
     inline_text_response_max: int
@@ -45,7 +46,16 @@ class Settings:
     results_table: str
     violations_table: str
     bulk_table: str
+    analysis_queue: str
+    findings_table: str
+    realtime_table: str
+    files_stream_arn: str
+    ws_management_url: str | None
+    ws_max_subscriptions: int
+    ws_connection_ttl: int
+    ws_idle_timeout: int
     local: bool
+    ws_url: str | None
 
     def secret_problem(self) -> str | None:
         """Why the token secret cannot be used, or None. A forgeable secret must stop the API."""
@@ -74,6 +84,11 @@ def from_env() -> Settings:
         views_queue_url=os.environ.get("KADR_VIEWS_QUEUE_URL") or None,
         token_secret=os.environ.get("KADR_TOKEN_SECRET", ""),
         public_base_url=os.environ.get("KADR_PUBLIC_BASE_URL") or None,
+        # The API's URL for code that answers no request (the stream handler's refer-key URLs),
+        # used when KADR_PUBLIC_BASE_URL is not set. Apart from it because that one also pins
+        # every response's links: the local stack sets this one, and responses keep following
+        # the Host header.
+        api_base_url=os.environ.get("KADR_API_BASE_URL") or None,
         page_cache_ttl=_int("KADR_PAGE_CACHE_TTL", 5),
         # 8 KiB per text field keeps a full page (<= 50 items) inside one 1 MB Query response,
         # so a detail read stays a single DynamoDB call; longer text lives in S3.
@@ -111,6 +126,31 @@ def from_env() -> Settings:
         results_table=os.environ.get("KADR_RESULTS_TABLE", f"kadr-{stage}-results"),
         violations_table=os.environ.get("KADR_VIOLATIONS_TABLE", f"kadr-{stage}-violations"),
         bulk_table=os.environ.get("KADR_BULK_TABLE", f"kadr-{stage}-bulk"),
+        # The built-in analyzer's work and the ingestion of every analyzer's result (chalicelib.review).
+        analysis_queue=os.environ.get("KADR_ANALYSIS_QUEUE", f"kadr-{stage}-analysis"),
+        # Findings, comments and the owner's conclusion, one partition per file.
+        findings_table=os.environ.get("KADR_FINDINGS_TABLE", f"kadr-{stage}-findings"),
+        # Live status (chalicelib.realtime): WebSocket connections and their subscriptions.
+        realtime_table=os.environ.get("KADR_REALTIME_TABLE", f"kadr-{stage}-realtime"),
+        # Read where the stream handler is registered (app.py). The packaged template points the
+        # event source at the files table's StreamArn itself (infra/package.py); the local stack
+        # sets the stream moto made.
+        files_stream_arn=os.environ.get(
+            "KADR_FILES_STREAM_ARN",
+            f"arn:aws:dynamodb:{os.environ.get('AWS_DEFAULT_REGION', 'us-east-1')}:000000000000:"
+            f"table/kadr-{stage}-files/stream/unset"),
+        # The WebSocket API's management endpoint (post_to_connection): on AWS
+        # https://{api-id}.execute-api.{region}.amazonaws.com/{stage} (the packaged template sets
+        # it), locally the gateway's http://127.0.0.1:8001. From configuration, never from an
+        # event (aws/chalice #1991), so every handler pushes the same way.
+        ws_management_url=os.environ.get("KADR_WS_MANAGEMENT_URL") or None,
+        ws_max_subscriptions=_int("KADR_WS_MAX_SUBSCRIPTIONS", 100),
+        # API Gateway ends a WebSocket connection after 2 hours, or 10 minutes without a message.
+        ws_connection_ttl=_int("KADR_WS_CONNECTION_TTL", 7200),
+        ws_idle_timeout=_int("KADR_WS_IDLE_TIMEOUT", 600),
         # Set only by the local stack (infra/stack.py); relaxes nothing but the secret's length.
         local=os.environ.get("KADR_LOCAL") == "1",
+        # The live channel's URL for browsers (the console connects to it; its CSP allows it).
+        # Unset: derived from the WebSocket API's management endpoint (chalicelib.console.service).
+        ws_url=os.environ.get("KADR_WS_URL") or None,
     )

@@ -62,6 +62,8 @@ class Spec:
     produces: str | None = None  # a non-JSON response's content type (documented as binary)
     # Another success the route may answer instead of ``status``: (status, its content type or None).
     alternative: tuple[int, str | None] | None = None
+    # More of them (e.g. the report: 302 to a large workbook, 202 while it is being built).
+    alternatives: tuple[tuple[int, str | None], ...] = ()
 
 
 @dataclass
@@ -110,7 +112,9 @@ def _parse_body(request: Request, model_ref: str) -> Any:
     if not isinstance(data, dict):
         raise BadRequest("the body must be a JSON object", code="invalid_json")
     try:
-        return resolve(model_ref).model_validate(data)
+        # Strict: "1000" is not a number and 1 is not a string (lax coercion would let a client's
+        # bug through silently). Request schemas use Literals, never Enums, which strict refuses.
+        return resolve(model_ref).model_validate(data, strict=True)
     except ValidationError as exc:
         raise Unprocessable("the body is not valid", validation_details(exc)) from None
 
@@ -197,11 +201,12 @@ class Api:
               response: str | None = None, status: int = 200, tags: Iterable[str] = (),
               errors: Iterable[int] = (), content_types: Iterable[str] = JSON,
               produces: str | None = None,
-              alternative: tuple[int, str | None] | None = None) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+              alternative: tuple[int, str | None] | None = None,
+              alternatives: tuple[tuple[int, str | None], ...] = ()) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
         spec = Spec(path=path, methods=tuple(methods), roles=tuple(roles) if roles is not None else None,
                     summary=summary, body=body, query=query, response=response, status=status,
                     tags=tuple(tags), errors=tuple(errors), content_types=tuple(content_types), produces=produces,
-                    alternative=alternative)
+                    alternative=alternative, alternatives=tuple(alternatives))
         if body and spec.content_types != tuple(JSON):
             raise ValueError(f"{path}: a body schema is JSON; a route with other content types reads ctx.raw_body()")
 

@@ -6,6 +6,7 @@ first use so that code paths without a schema (anonymous page reads) never impor
 """
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from typing import Any
@@ -16,6 +17,14 @@ _ID = re.compile(PATTERN)
 
 def new_id() -> str:
     return uuid.uuid4().hex
+
+
+def derived_id(*parts: object) -> str:
+    """A stable id made from what names a thing (e.g. file, analyzer, category, scene, line): the
+    same parts give the same id on every retry, so a redelivered message rewrites the same row.
+    The first 128 bits of a SHA-256 of the parts (unit-separated), in the one id format."""
+    joined = "\x1f".join(str(p) for p in parts).encode("utf-8", "surrogatepass")
+    return hashlib.sha256(joined).hexdigest()[:32]
 
 
 def is_id(value: object) -> bool:

@@ -30,7 +30,7 @@ _ERROR_TEXT = {
 }
 
 
-_STATUS_TEXT = {200: "OK", 201: "Created", 204: "No Content", 302: "Found: follow Location"}
+_STATUS_TEXT = {200: "OK", 201: "Created", 202: "Accepted", 204: "No Content", 302: "Found: follow Location"}
 
 
 class _Builder:
@@ -82,16 +82,22 @@ class _Builder:
                                           "description": "the new resource" if spec.status == 201 else "where to go"}}
         if spec.response:
             ok["content"] = {"application/json": {"schema": self.ref(spec.response)}}
+            if spec.produces:  # the same answer in another format (e.g. ?format=xlsx)
+                ok["content"][spec.produces] = {"schema": BINARY}
         elif spec.produces:
             ok["content"] = {spec.produces: {"schema": BINARY}}
         responses: dict[str, Any] = {str(spec.status): ok}
-        if spec.alternative:
-            status, content_type = spec.alternative
+        for status, content_type in ([spec.alternative] if spec.alternative else []) + list(spec.alternatives):
             if status == spec.status and content_type:  # another type for the same status (csv or xlsx)
                 ok.setdefault("content", {})[content_type] = {"schema": BINARY}
-            else:
-                responses[str(status)] = {"description": _STATUS_TEXT.get(status, "OK"),
-                                          **({"content": {content_type: {"schema": BINARY}}} if content_type else {})}
+                continue
+            responses[str(status)] = {"description": _STATUS_TEXT.get(status, "OK"),
+                                      **({"content": {content_type: {"schema": {"type": "object"} if content_type
+                                                                     == "application/json" else BINARY}}}
+                                         if content_type else {})}
+            if status == 302:
+                responses[str(status)]["headers"] = {"Location": {"required": True, "schema": {"type": "string"},
+                                                                  "description": "where to go"}}
         for code in sorted(errors):
             responses[str(code)] = {"description": _ERROR_TEXT.get(code, "Error"), "content": {
                 "application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}

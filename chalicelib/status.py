@@ -43,7 +43,11 @@ FILE_MOVES: Mapping[FileStatus, frozenset[FileStatus]] = {
     FileStatus.PROCESSING: frozenset({FileStatus.READY, FileStatus.ERROR}),
     FileStatus.READY: frozenset({FileStatus.DB_READY, FileStatus.ERROR}),
     FileStatus.DB_READY: frozenset({FileStatus.ERROR}),
-    FileStatus.ERROR: frozenset(),
+    # A retry, not a step back: only the owner's re-issue of a refer key makes it, only from the
+    # error "no analyzer picked it up" (refer.service.reissue checks the reason in the same
+    # conditional write). The object is still stored; a new key starts a new attempt, and the
+    # sequence keeps counting up, so no client ever sees an old state again.
+    FileStatus.ERROR: frozenset({FileStatus.PROCESSING}),
 }
 
 MACHINES: Mapping[type[StrEnum], Mapping[Any, frozenset[Any]]] = {FileStatus: FILE_MOVES}

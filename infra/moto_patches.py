@@ -45,6 +45,13 @@ way. The fixes change how moto stores and computes state, not what any API call 
    (re-entrant), so a condition check and its write are one step, as in DynamoDB: without it, two
    racing status moves on the threaded server could both pass ``status = :expected``.
 
+6. **Stream iterators are bounded and expire.** Every ``GetRecords`` makes a new shard iterator,
+   which moto keeps forever in ``shard_iterators``: the local stream pump polls a few times a
+   second, so hours of polling left hundreds of thousands behind. Here the oldest iterators beyond
+   ``MAX_SHARD_ITERATORS`` are dropped, and an unknown or dropped iterator answers
+   ``ExpiredIteratorException`` (400), as DynamoDB Streams does for an iterator past its 15
+   minutes (moto raised a KeyError, a 500).
+
 Checked against moto 5.2.5 (pinned in requirements-dev.txt); :func:`apply` refuses other versions,
 because (2) and the SQS attribute call in (3) replace moto methods whose bodies they mirror.
 """
@@ -292,6 +299,22 @@ def _serialized(write: Callable[..., Any]) -> Callable[..., Any]:
     return locked
 
 
+MAX_SHARD_ITERATORS = 1000
+
+
+def get_records(self: Any, iterator_arn: str, limit: int) -> dict[str, Any]:
+    from moto.core.exceptions import JsonRESTError
+
+    iterators = self.shard_iterators
+    shard_iterator = iterators.get(iterator_arn)
+    if shard_iterator is None:
+        raise JsonRESTError("ExpiredIteratorException", "Iterator expired or unknown")
+    result = shard_iterator.get(limit)
+    while len(iterators) > MAX_SHARD_ITERATORS:
+        iterators.pop(next(iter(iterators)))
+    return result
+
+
 def apply() -> None:
     """Install the fixes once per process. Raises if moto is not the version they were written for."""
     global _applied
@@ -330,6 +353,10 @@ def apply() -> None:
         SQSBackend.is_message_valid_based_on_retention_period = (  # type: ignore[method-assign]
             is_message_valid_based_on_retention_period)
         SQSBackend.get_queue_attributes = get_queue_attributes  # type: ignore[method-assign]
+
+        from moto.dynamodbstreams.models import DynamoDBStreamsBackend
+
+        DynamoDBStreamsBackend.get_records = get_records  # type: ignore[method-assign]
         _applied = True
 
 

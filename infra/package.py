@@ -7,6 +7,11 @@
   responses in the app's error shape (an unknown path or unrouted method, API Gateway's
   MISSING_AUTHENTICATION_TOKEN, becomes a 404 ``not_found``; DEFAULT_4XX/5XX keep their status
   with a JSON body). They sit in the API's OpenAPI body, so every deployment carries them.
+- ``realtime_wiring.json``: what the live-status functions learn from the stack itself: the
+  stream handler's event source is the files table's ``StreamArn`` (not an ARN known at package
+  time), every function's ``KADR_WS_MANAGEMENT_URL`` is the WebSocket API's own endpoint (so any
+  handler can ``publish``), and the stream and subscribe handlers' ``KADR_API_BASE_URL`` is the REST API's
+  (a stage's ``KADR_PUBLIC_BASE_URL``, e.g. a custom domain, takes precedence).
 
 This deep-merges both into one file and runs ``chalice package`` with it.
 """
@@ -23,7 +28,7 @@ from typing import Any
 
 INFRA = Path(__file__).resolve().parent
 ROOT = INFRA.parent
-MERGE_TEMPLATES = (INFRA / "resources.json", INFRA / "gateway_responses.json")
+MERGE_TEMPLATES = (INFRA / "resources.json", INFRA / "gateway_responses.json", INFRA / "realtime_wiring.json")
 
 
 def deep_merge(base: Any, extra: Any) -> Any:

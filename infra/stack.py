@@ -1,4 +1,5 @@
-"""The local stack: moto server, the REST API, the SQS pump and the scheduler in one process.
+"""The local stack: moto server, the REST API, the SQS pump, the scheduler, the WebSocket gateway
+and the DynamoDB Streams pump in one process.
 
 ``python -m infra.stack`` (what ``make dev`` runs) starts it, prints a token per role, writes
 ``.kadr/local.json`` and stops everything on Ctrl-C or SIGTERM. Tests start the same class.
@@ -18,8 +19,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from infra.emulators import ApiServer, Component, MotoServer, Scheduler, SqsPump
+from infra.emulators import ApiServer, Component, MotoServer, Scheduler, SqsPump, StreamPump
 from infra.provision import provision
+from infra.ws_gateway import WebSocketGateway
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_DATA = Path(__file__).with_name("default_data.json")
@@ -31,6 +33,7 @@ class StackConfig:
     host: str = "127.0.0.1"
     api_port: int = 8000
     moto_port: int = 4566
+    ws_port: int = 8001
     stage: str = "dev"
     region: str = "us-east-1"
     state_dir: Path = ROOT / ".kadr"
@@ -43,6 +46,7 @@ class StackConfig:
         return cls(host=os.environ.get("KADR_HOST", "127.0.0.1"),
                    api_port=_env_int("KADR_API_PORT", 8000, 1, 65535),
                    moto_port=_env_int("KADR_MOTO_PORT", 4566, 1, 65535),
+                   ws_port=_env_int("KADR_WS_PORT", 8001, 1, 65535),
                    pump_workers=_env_int("KADR_PUMP_WORKERS", 2, 1, 64),
                    state_dir=Path(os.environ.get("KADR_STATE_DIR", ROOT / ".kadr")))
 
@@ -58,6 +62,18 @@ def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as sock:
         sock.bind((host, 0))
         return sock.getsockname()[1]
+
+
+def free_ports(count: int, host: str = "127.0.0.1") -> list[int]:
+    """``count`` different free ports (one free_port() after another may return the same one)."""
+    socks = [socket.socket() for _ in range(count)]
+    try:
+        for sock in socks:
+            sock.bind((host, 0))
+        return [sock.getsockname()[1] for sock in socks]
+    finally:
+        for sock in socks:
+            sock.close()
 
 
 def _check_free(host: str, port: int, what: str) -> None:
@@ -93,6 +109,10 @@ class Stack:
         return f"http://{self.config.host}:{self.config.api_port}"
 
     @property
+    def ws_url(self) -> str:
+        return f"ws://{self.config.host}:{self.config.ws_port}"
+
+    @property
     def moto_url(self) -> str:
         return f"http://{self.config.host}:{self.config.moto_port}"
 
@@ -104,6 +124,7 @@ class Stack:
         cfg = self.config
         _check_free(cfg.host, cfg.moto_port, "moto")
         _check_free(cfg.host, cfg.api_port, "api")
+        _check_free(cfg.host, cfg.ws_port, "ws")
         try:
             self._add(MotoServer(cfg.host, cfg.moto_port))
             configure_env(cfg)
@@ -112,6 +133,8 @@ class Stack:
             provider.install(None)
             self.resources = provision(provider.client, cfg.stage, cfg.region)
             os.environ["KADR_VIEWS_QUEUE_URL"] = self.resources["ViewsQueue"]["Ref"]
+            # Read where app.py registers the stream handler: the stream moto just made.
+            os.environ["KADR_FILES_STREAM_ARN"] = self.resources["FilesTable"]["StreamArn"]
             provider.install(None)
             if str(ROOT) not in sys.path:
                 sys.path.insert(0, str(ROOT))
@@ -125,6 +148,15 @@ class Stack:
                 if isinstance(source, SQSEventConfig):
                     self._add(SqsPump(self.app, source, sqs, cfg.region, workers=cfg.pump_workers))
             self._add(Scheduler(self.app, cfg.region))
+            settings = provider.settings()
+            self._add(WebSocketGateway(self.app, cfg.host, cfg.ws_port, idle_timeout=settings.ws_idle_timeout,
+                                       max_lifetime=settings.ws_connection_ttl))
+            from chalice.app import DynamoDBEventConfig
+
+            for source in self.app.event_sources:
+                if isinstance(source, DynamoDBEventConfig):
+                    self._add(StreamPump(self.app, source, streams_client(cfg), provider.client("dynamodb"),
+                                         cfg.region))
             self._add(ApiServer(self.app, str(ROOT), cfg.stage, cfg.host, cfg.api_port))
             from chalicelib.bulk import logs as bulk_logs
             from infra.console import ConsoleSink
@@ -141,7 +173,8 @@ class Stack:
     def _write_state(self) -> None:
         self.config.state_dir.mkdir(parents=True, exist_ok=True)
         path = self.config.state_dir / "local.json"
-        path.write_text(json.dumps({"api": self.api_url, "moto": self.moto_url, "tokens": self.tokens}, indent=2))
+        path.write_text(json.dumps({"api": self.api_url, "ws": self.ws_url, "moto": self.moto_url,
+                                    "tokens": self.tokens}, indent=2))
         path.chmod(0o600)
 
     def component(self, name: str) -> Component:
@@ -173,8 +206,23 @@ def configure_env(config: StackConfig) -> None:
     os.environ.update({
         "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local", "AWS_SESSION_TOKEN": "local",
         "AWS_DEFAULT_REGION": config.region, "KADR_AWS_ENDPOINT": f"http://{config.host}:{config.moto_port}",
-        "KADR_TOKEN_SECRET": _secret(config.state_dir), "KADR_LOCAL": "1", **config.env,
+        "KADR_TOKEN_SECRET": _secret(config.state_dir), "KADR_LOCAL": "1",
+        # The stream handler builds absolute download URLs; pushes go to the local gateway.
+        "KADR_API_BASE_URL": f"http://{config.host}:{config.api_port}",
+        "KADR_WS_MANAGEMENT_URL": f"http://{config.host}:{config.ws_port}", **config.env,
     })
+
+
+def streams_client(config: StackConfig) -> Any:
+    """DynamoDB Streams on moto: boto3 1.44 sends streams calls to an account-id endpoint that moto
+    answers with 404 unless that endpoint mode is off."""
+    from botocore.config import Config
+
+    from chalicelib import provider
+
+    return provider.current().connection.session.create_client(
+        "dynamodbstreams", region_name=config.region, endpoint_url=f"http://{config.host}:{config.moto_port}",
+        config=Config(account_id_endpoint_mode="disabled", retries={"mode": "standard"}))
 
 
 def issue_tokens() -> dict[str, str]:
@@ -226,6 +274,7 @@ def main() -> None:
     signal.signal(signal.SIGTERM, on_signal)
     stack.start()
     print(f"\nKadr local stack ({stack.config.stage})\n  API    {stack.api_url}   (docs: {stack.api_url}/docs)"
+          f"\n  ws     {stack.ws_url}   (?token=<bearer token>)"
           f"\n  moto   {stack.moto_url}\n  state  {stack.config.state_dir / 'local.json'}\n\nBearer tokens:")
     for role, token in stack.tokens.items():
         print(f"  {role:<9} {token}")

@@ -11,10 +11,11 @@ from typing import Iterator
 
 import pytest
 
-from infra.stack import Stack, StackConfig, configure_env, free_port
+from infra.stack import Stack, StackConfig, configure_env, free_ports
 from tests.helpers import Api
 
-CONFIG = StackConfig(api_port=free_port(), moto_port=free_port(), load_defaults=False,
+API_PORT, MOTO_PORT, WS_PORT = free_ports(3)
+CONFIG = StackConfig(api_port=API_PORT, moto_port=MOTO_PORT, ws_port=WS_PORT, load_defaults=False,
                      state_dir=Path(tempfile.mkdtemp(prefix="kadr-test-")), pump_workers=2,
                      env={"KADR_PAGE_CACHE_TTL": "1", "KADR_PART_SIZE": str(5 * 1024 * 1024)})
 configure_env(CONFIG)

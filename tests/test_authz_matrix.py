@@ -30,12 +30,16 @@ OUTCOMES: dict[str, dict[str, tuple[Any, ...]]] = {
     # Owner routes: another uploader's file is a 404, never a 403, so its existence stays hidden.
     "owner":    {"own":     (401,  403,   OK,      403,   403,     OK),
                  "foreign": (401,  403,   404,     403,   403,     OK)},
+    # Comments: the owner, or an analyzer that downloaded the file (a fresh file: nobody did, so 404).
+    "owner_or_analyzer": {"own":     (401, 403, OK,  403,   404,     OK),
+                          "foreign": (401, 403, 404, 403,   404,     OK)},
     "signed_in": {"any": (401,     OK,    OK,      OK,    OK,      OK)},
     # Refer-key routes: the key is the resource; posting needs a download with it first.
     "analyzer": {"any": (401,      403,   403,     403,   OK,      OK)},
 }
 # The roles each policy must declare on its route (the table and the code cannot drift apart).
 POLICY_ROLES = {"open": None, "editor": ("editor",), "uploader": ("uploader",), "owner": ("uploader",),
+                "owner_or_analyzer": ("uploader", "analyzer"),
                 "signed_in": ("reader", "uploader", "editor", "analyzer"), "analyzer": ("analyzer",)}
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -53,12 +57,17 @@ TEXT_ITEM = {"type": "text", "title": "Matrix item", "body": "Some text"}
 FILE = {"filename": "matrix.txt", "size": 10, "content_type": "text/plain", "kind": "screenplay"}
 FILE_DATA = b"0123456789"
 
+RATED = ("upload", "complete", "stored", "rated")  # the built-in analyzer has rated it (db_ready)
+
 ROUTES: dict[tuple[str, str], Row] = {
     ("GET", "/health"): Row("open"),
     ("GET", "/openapi.json"): Row("open"),
     ("GET", "/docs"): Row("open"),
     ("GET", "/redoc"): Row("open"),
     ("GET", "/docs-assets/{name}"): Row("open"),
+    ("GET", "/"): Row("open"),
+    ("GET", "/console/config.json"): Row("open"),
+    ("GET", "/console/{version}/{name}"): Row("open"),
     ("GET", "/pages"): Row("open"),
     ("POST", "/pages"): Row("editor", {"title": "Matrix page", "items": [TEXT_ITEM]}),
     ("GET", "/pages/{page_id}"): Row("open"),
@@ -80,6 +89,14 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("GET", "/files/{file_id}/download"): Row("owner", setup=("upload", "complete", "stored")),
     ("GET", "/files/{file_id}/refer"): Row("owner", setup=("upload", "complete", "stored")),
     ("POST", "/files/{file_id}/refer"): Row("owner", ok=200, setup=("upload", "complete", "stored")),
+    ("PATCH", "/files/{file_id}"): Row("owner", {"target_audience": "12+"}),
+    ("POST", "/files/{file_id}/analysis"): Row("owner", setup=RATED),
+    ("GET", "/files/{file_id}/text"): Row("owner", setup=RATED),
+    ("GET", "/files/{file_id}/comments"): Row("owner_or_analyzer"),
+    ("POST", "/files/{file_id}/comments"): Row("owner_or_analyzer", {"text": "Matrix comment", "severity": "mild"}),
+    ("GET", "/files/{file_id}/recommendation"): Row("owner"),
+    ("POST", "/files/{file_id}/recommendation"): Row("owner", {"text": "Matrix conclusion"}),
+    ("GET", "/files/{file_id}/report"): Row("owner", setup=RATED),
     ("GET", "/download/{refer_key}"): Row("analyzer"),
     ("POST", "/download/{refer_key}"): Row("analyzer", "RESULT", setup=("downloaded",)),
     ("POST", "/download/{refer_key}/result-upload"): Row("analyzer", setup=("downloaded",)),
@@ -141,7 +158,7 @@ class Resources:
                                  headers=headers)
             assert done.status_code == 200, done.text
         if "stored" in setup:
-            self._wait_stored(file["id"], headers)
+            self._wait_stored(file["id"], headers, "rated" in setup)
         return file
 
     def task(self, headers: dict[str, str]) -> str:
@@ -150,15 +167,16 @@ class Resources:
         assert created.status_code == 201, created.text
         return created.json()["id"]
 
-    def _wait_stored(self, file_id: str, headers: dict[str, str]) -> None:
+    def _wait_stored(self, file_id: str, headers: dict[str, str], rated: bool = False) -> None:
         import time
 
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
-            if self.api.call("GET", f"/files/{file_id}", headers=headers).json()["status"] != "pending":
+            status = self.api.call("GET", f"/files/{file_id}", headers=headers).json()["status"]
+            if status == "db_ready" if rated else status != "pending":
                 return
             time.sleep(0.1)
-        raise AssertionError("the uploaded file stayed pending")
+        raise AssertionError("the uploaded file was not " + ("rated" if rated else "stored"))
 
     def refer_key(self, caller: dict[str, str], setup: tuple[str, ...]) -> tuple[str, dict[str, str]]:
         """A fresh stored file's key; with ``downloaded``, the caller has downloaded with it."""
@@ -207,7 +225,7 @@ def test_every_route_has_a_row_and_its_roles_match_the_table(stack: Any) -> None
     for method, path, spec in table:
         row = ROUTES[(method, path)]
         assert spec.roles == POLICY_ROLES[row.policy], (method, path, spec.roles, row.policy)
-        assert ("{file_id}" in path or "{task_id}" in path) == (row.policy == "owner"), (method, path)
+        assert ("{file_id}" in path or "{task_id}" in path) == (row.policy in ("owner", "owner_or_analyzer")), (method, path)
 
 
 def test_authorization_matrix(api: Api, stack: Any) -> None:
@@ -251,7 +269,11 @@ def test_authorization_matrix(api: Api, stack: Any) -> None:
                     if body == "RESULT":
                         body = EXAMPLE
                 if "{name}" in path:
-                    params["name"] = "redoc.standalone.js"
+                    params["name"] = "app.js" if path.startswith("/console/") else "redoc.standalone.js"
+                if "{version}" in path:
+                    from chalicelib.console.service import version
+
+                    params["version"] = version()
                 if "{violation_id}" in path:
                     params["violation_id"] = resources.violation()
                 if body == "VIOLATION":

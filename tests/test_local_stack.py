@@ -13,7 +13,7 @@ from pathlib import Path
 
 import requests
 
-from infra.stack import ROOT, free_port
+from infra.stack import ROOT, free_port, free_ports
 
 
 def _bound(port: int) -> bool:
@@ -23,9 +23,9 @@ def _bound(port: int) -> bool:
 
 def _start_stack(tmp_path: Path) -> tuple[subprocess.Popen, int, int]:
     """``python -m infra.stack`` (what `make dev` runs) on free ports, state in ``tmp_path``."""
-    api_port, moto_port = free_port(), free_port()
+    api_port, moto_port, ws_port = free_ports(3)
     env = {**os.environ, "KADR_API_PORT": str(api_port), "KADR_MOTO_PORT": str(moto_port),
-           "KADR_STATE_DIR": str(tmp_path)}
+           "KADR_WS_PORT": str(ws_port), "KADR_STATE_DIR": str(tmp_path)}
     proc = subprocess.Popen([sys.executable, "-m", "infra.stack"], cwd=ROOT, env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     return proc, api_port, moto_port
@@ -46,6 +46,8 @@ def test_stack_process_serves_defaults_and_stops_on_sigterm(tmp_path: Path) -> N
     try:
         local = _local_json(proc, tmp_path)
         assert local["api"] == f"http://127.0.0.1:{api_port}"
+        ws_port = int(local["ws"].rsplit(":", 1)[1])
+        assert local["ws"] == f"ws://127.0.0.1:{ws_port}" and _bound(ws_port)
         assert set(local["tokens"]) == {"reader", "uploader", "editor", "analyzer", "admin"}
 
         listing = requests.get(f"{local['api']}/pages", timeout=30).json()
@@ -63,7 +65,7 @@ def test_stack_process_serves_defaults_and_stops_on_sigterm(tmp_path: Path) -> N
     for role in ("editor", "admin"):
         assert f"  {role}" in output  # tokens printed
     assert "kadr: stopped" in output
-    assert not _bound(api_port) and not _bound(moto_port)
+    assert not _bound(api_port) and not _bound(moto_port) and not _bound(ws_port)
 
 
 def test_sigterm_under_load_stops_everything_within_5_s(tmp_path: Path) -> None:
@@ -113,8 +115,22 @@ def test_a_busy_port_is_a_clear_error(tmp_path: Path) -> None:
         busy.listen()
         port = busy.getsockname()[1]
         env = {**os.environ, "KADR_API_PORT": str(port), "KADR_MOTO_PORT": str(free_port()),
-               "KADR_STATE_DIR": str(tmp_path)}
+               "KADR_WS_PORT": str(free_port()), "KADR_STATE_DIR": str(tmp_path)}
         result = subprocess.run([sys.executable, "-m", "infra.stack"], cwd=ROOT, env=env, capture_output=True,
                                 text=True, timeout=60)
     assert result.returncode != 0
     assert f"port {port} for the api is in use" in result.stderr
+
+
+def test_a_busy_websocket_port_is_a_clear_error(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        api_port, moto_port = free_ports(2)
+        env = {**os.environ, "KADR_API_PORT": str(api_port), "KADR_MOTO_PORT": str(moto_port),
+               "KADR_WS_PORT": str(port), "KADR_STATE_DIR": str(tmp_path)}
+        result = subprocess.run([sys.executable, "-m", "infra.stack"], cwd=ROOT, env=env, capture_output=True,
+                                text=True, timeout=60)
+    assert result.returncode != 0
+    assert f"port {port} for the ws is in use; set KADR_WS_PORT" in result.stderr

@@ -21,10 +21,21 @@ def test_chalice_package_builds_every_handler(tmp_path: Path) -> None:
                  if res["Type"] == "AWS::Serverless::Function"}
     assert {props["Handler"] for props in functions.values()} == {
         "app.app", "app.count_views", "app.report_views_backlog", "app.on_upload_stored", "app.sweep_stale_uploads",
-        "app.on_refer_timer", "app.repair_refer_timers"}
+        "app.on_refer_timer", "app.repair_refer_timers", "chalicelib.routes.review.on_analysis",
+        "app.ws_connect", "app.ws_message", "app.ws_disconnect", "app.on_file_change"}
+    analysis = next(props for props in functions.values() if props["Handler"].endswith(".on_analysis"))
+    assert analysis["Timeout"] == 300 and analysis["MemorySize"] == 1024  # .chalice lambda_functions
     env_vars = functions["APIHandler"]["Environment"]["Variables"]
     assert env_vars["KADR_PAGES_TABLE"] == "kadr-dev-pages" and env_vars["KADR_FILES_TABLE"] == "kadr-dev-files"
-    assert {"PagesTable", "FilesTable", "ResultsTable", "MediaBucket", "ViewsQueue", "ReferQueue"} <= set(template["Resources"])
+    assert {"PagesTable", "FilesTable", "ResultsTable", "MediaBucket", "ViewsQueue", "ReferQueue",
+            "FindingsTable", "AnalysisQueue", "RealtimeTable", "WebsocketAPI"} <= set(template["Resources"])
+    # Live status: the stream handler reads the files table's own stream, every function can push.
+    stream = functions["OnFileChange"]["Events"]["OnFileChangeDynamodbEventSource"]["Properties"]["Stream"]
+    assert stream == {"Fn::GetAtt": ["FilesTable", "StreamArn"]}
+    assert "${WebsocketAPI}" in template["Globals"]["Function"]["Environment"]["Variables"][
+        "KADR_WS_MANAGEMENT_URL"]["Fn::Sub"]
+    assert "KADR_API_BASE_URL" in functions["OnFileChange"]["Environment"]["Variables"]
+    assert "KADR_API_BASE_URL" in functions["WebsocketMessage"]["Environment"]["Variables"]
     # API Gateway's own answers in the error shape: an unknown path or method is a JSON 404.
     api = template["Resources"]["RestAPI"]
     assert api["Type"] == "AWS::Serverless::Api" and api["Properties"]["DefinitionBody"]["paths"]

@@ -3,6 +3,7 @@ the reason: frameworks (the standard library's HTTP server, AWS Lambda's context
 signal handlers' signature, requests' internals) and module hooks. Not a test module."""
 # ruff: noqa
 import kadr_cli
+from chalicelib.realtime import topics
 from infra import emulators, gateway_errors
 from kadr_cli.parts import PartDone
 from kadr_cli.state import UploadState
@@ -27,3 +28,7 @@ _._send_error_response  # chalice.local's handler calls it
 explain  # http.server's send_error signature
 _.all_items  # moto's Table.query calls it on the partition view the patch hands it
 _.visible, _.delayed  # moto's SQS reads these properties of its Message
+# Finding fields the report and the comments read (and Finding.to_dict writes by its __slots__).
+_.category_name, _.scene_label
+_.on_analysis  # the analysis queue's handler (chalicelib/routes/review.py), called by Lambda
+topics.may_watch_file  # named by string in topics.AUTHORIZERS ("module:function"), loaded on first use

@@ -37,13 +37,19 @@ class Term:
     intensity: int
     negatable: bool = True
     unless: frozenset[str] = frozenset()
+    deriv: str | None = None  # English: the derivational ending beyond the stem ("ism" of extremism)
 
 
 @dataclass(frozen=True, slots=True)
 class Phrase:
+    """A multi-word term, indexed by its anchor: its rarest-looking word (the longest), so common
+    words ("в", "не", "the", "i") never make a line take the slow path."""
     ref: Term
-    words: tuple[frozenset[str], ...]  # lemma keys of each word after the first
+    before: tuple[frozenset[str], ...]  # lemma keys of the words before the anchor, nearest first
+    after: tuple[frozenset[str], ...]  # lemma keys of the words after the anchor, in order
     gap: int
+    weak: bool = False  # the anchor is a frequent word: look only where the partner word is too
+    partner: frozenset[str] = frozenset()  # lemma keys of the rarest word besides the anchor
 
 
 @dataclass
@@ -55,6 +61,7 @@ class Compiled:
     prefixes: list[tuple[str, Term]] = field(default_factory=list)
     prefix_re: re.Pattern[str] | None = None
     phrases: dict[str, list[Phrase]] = field(default_factory=dict)
+    partner_keys: frozenset[str] = frozenset()  # keys of the partner words of weak-anchored phrases
     allow: tuple[str, ...] = ()
     counts: dict[str, dict[str, int]] = field(default_factory=dict)  # name → {"ru": n, "en": n}
 
@@ -63,7 +70,7 @@ def term_keys(word: str, lang: str) -> tuple[str, ...]:
     """The keys a term's word is indexed by: its likeliest lemma (Russian), its stem (English)."""
     word = morphology.fold(word)
     if lang == "ru":
-        return morphology.ru_lemmas(word)[:1]
+        return (morphology.ru_term_lemma(word),)
     return (morphology.en_stem(word),)
 
 
@@ -82,12 +89,20 @@ def _add(compiled: Compiled, lang: str, raw: str | dict[str, Any], intensity: in
         if not words:
             raise ValueError(f"{name}: empty term {text!r}")
         if len(words) == 1:
+            if lang == "en" and not morphology.CYRILLIC.search(words[0]):
+                ref = Term(name, text, intensity, ref.negatable, unless, morphology.en_deriv(words[0]))
             for key in term_keys(words[0], lang):
                 compiled.by_key.setdefault(key, []).append(ref)
         else:
-            rest = tuple(frozenset(term_keys(w, lang)) for w in words[1:])
-            for key in term_keys(words[0], lang):
-                compiled.phrases.setdefault(key, []).append(Phrase(ref, rest, int(spec.get("gap", DEFAULT_GAP))))
+            ranked = sorted(range(len(words)), key=lambda k: (morphology.rarity(words[k], lang), -k), reverse=True)
+            anchor, partner = ranked[0], ranked[1]
+            keys = [frozenset(term_keys(w, lang)) for w in words]
+            weak = morphology.rarity(words[anchor], lang)[0] < morphology.RARE
+            phrase = Phrase(ref, tuple(reversed(keys[:anchor])), tuple(keys[anchor + 1:]), int(spec.get("gap", DEFAULT_GAP)),
+                            weak, keys[partner] if weak else frozenset())
+            compiled.partner_keys |= phrase.partner
+            for key in keys[anchor]:
+                compiled.phrases.setdefault(key, []).append(phrase)
 
 
 def compile_entries(entries: list[dict[str, Any]]) -> Compiled:
@@ -127,5 +142,14 @@ def read_entries(path: Path | None = None) -> list[dict[str, Any]]:
 
 @lru_cache(maxsize=4)
 def load_lexicons(path: Path | str | None = None) -> Compiled:
-    """The compiled lexicons (cached: compiled once per container and path)."""
-    return compile_entries(read_entries(Path(path) if path else None))
+    """The compiled lexicons (cached: compiled once per container and path).
+
+    Then ``gc.freeze()``: the lexicons, pymorphy3's dictionaries and everything loaded so far live
+    as long as the container, so the cyclic collector stops walking them on every full collection
+    (measured: -10 % on a 300-page script's median rating time)."""
+    import gc
+
+    compiled = compile_entries(read_entries(Path(path) if path else None))
+    gc.collect()
+    gc.freeze()
+    return compiled

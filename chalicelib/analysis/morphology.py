@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from functools import lru_cache
+from pathlib import Path
 from typing import Any
 
 # Letters plus obfuscation characters inside a word; a word starts with a letter or a look-alike digit.
@@ -83,6 +84,57 @@ def ru_lemmas(word: str) -> tuple[str, ...]:
     return tuple(out) or (word,)
 
 
+# Words too common to anchor a phrase on (a phrase is looked for only where its anchor occurs).
+COMMON = frozenset((
+    "я ты он она оно мы вы они меня тебя его ее нас вас их мне тебе ему ей нам вам им себя себе собой мой твой "
+    "свой наш ваш это этот тот так как что кто где когда зачем почему тут там уже еще опять снова сейчас потом "
+    "надо нужно нужны нужен нельзя можно было быть есть будет был была были все всё весь только просто даже "
+    "очень не ни нет да и а но или в на с со к по из за от до у о об про для под над без через при один одна "
+    "i you he she it we they me him her us them my your his its our their this that these those what who where "
+    "when why how here there now then again already just only even very not no yes and or but in on at to for "
+    "of with by from up out off over under into onto about the a an is are was were be been being am have has "
+    "had do does did will would can could should may might must shall get got go going all some any one"
+).split())
+_WEAK_POS = frozenset({"NPRO", "PREP", "CONJ", "PRCL", "PRED", "ADVB", "INTJ", "NUMR"})
+
+
+FREQUENT_FILE = Path(__file__).with_name("frequent.txt")
+
+
+@lru_cache(maxsize=1)
+def frequent() -> frozenset[str]:
+    """Keys (Russian lemmas, English stems) of the frequent words listed in ``frequent.txt``."""
+    words = (w for line in FREQUENT_FILE.read_text(encoding="utf-8").splitlines()
+             for w in line.split("#", 1)[0].split())
+    return frozenset(k for w in words for k in keys(fold(w)))
+
+
+RARE = 3  # rarity()[0] of a word that is neither a function word nor a frequent one
+
+
+def rarity(word: str, lang: str) -> tuple[int, int]:
+    """How unlikely a phrase word is in ordinary text: function words, then frequent words, then the
+    rest; longer first within each."""
+    word = fold(word)
+    if word in COMMON:
+        return (0, len(word))
+    if lang == "ru" and CYRILLIC.search(word):
+        parse = _morph().parse(word)[0]
+        if parse.tag.POS in _WEAK_POS:
+            return (1, len(word))
+    if not frequent().isdisjoint(keys(word)):
+        return (2, len(word))
+    return (RARE, len(word))
+
+
+def ru_term_lemma(word: str) -> str:
+    """The lemma a lexicon term is indexed by: the term itself when it is a dictionary form of some
+    parse (``горе`` is grief, not ``гора``; ``минет`` is not ``минуть``), else the likeliest lemma."""
+    if any(parse.normal_form.replace("ё", "е") == word for parse in _morph().parse(word)):
+        return word
+    return ru_lemmas(word)[0]
+
+
 @lru_cache(maxsize=200_000)
 def ru_stem(word: str) -> str:
     """Snowball's Russian stem: measured against pymorphy3 in bench/analyze_match.py, not used for matching."""
@@ -97,6 +149,29 @@ def en_stem(word: str) -> str:
                                                               "haven", "hasn", "hadn", "can", "ain"}:
         return "not"
     return _stemmers()[0].stemWord(EN_IRREGULAR.get(word, word))
+
+
+_INFLECTIONS = ("ing", "ed", "es", "s", "d", "e", "'s")
+
+
+@lru_cache(maxsize=200_000)
+def en_deriv(word: str) -> str:
+    """What an English word keeps beyond its Snowball stem once inflections are dropped: "" for
+    kill/kills/killing/stabbed, "ism" for extremism(s), "ely" for extremely. Porter2 also strips
+    derivations, so extremely and extremism share the stem "extrem"; a term matches a word only
+    when this part agrees too."""
+    word = EN_IRREGULAR.get(word.replace("'", ""), word.replace("'", ""))
+    stem = en_stem(word)
+    if not word.startswith(stem):
+        return ""
+    rest = word[len(stem):]
+    for suffix in _INFLECTIONS:
+        if rest.endswith(suffix):
+            rest = rest[:-len(suffix)]
+            break
+    if len(rest) == 1 and stem.endswith(rest):  # stabbed, running: the doubled consonant
+        return ""
+    return rest
 
 
 def keys(token: str) -> tuple[str, ...]:

@@ -5,6 +5,14 @@ qualifiers) mapped onto the catalog's ages, and the file's age rating. Pure: no 
 ``catalog.service.render`` gives) into what the rating reads.
 """
 from chalicelib.rating.engine import rate
-from chalicelib.rating.model import Category, Finding, Rating, age_for, highest_age
+from chalicelib.rating.model import (
+    Category,
+    Finding,
+    Rating,
+    age_for,
+    exceedances,
+    highest_age,
+    target_advice,
+)
 
-__all__ = ["Category", "Finding", "Rating", "age_for", "highest_age", "rate"]
+__all__ = ["Category", "Finding", "Rating", "age_for", "exceedances", "highest_age", "rate", "target_advice"]

@@ -41,6 +41,19 @@ _PLAY = re.compile(
     rf"^(?:(?P<kw>{_ACT}|{_SCENE})\s+(?P<num>{_WORDNUM})|(?P<numb>[^\W\d_]+)\s+(?P<kwb>{_ACT}|{_SCENE}))"
     rf"(?:\s*[.,:;—–-]?\s*(?:(?P<kw2>{_SCENE})\s+(?P<num2>{_WORDNUM})|(?P<num2b>[^\W\d_]+)\s+(?P<kw2b>{_SCENE})))?"
     r"(?P<rest>\W.*)?$", re.I)
+_PLAY_WORDS = ("действие", "акт", "act", "явление", "сцена", "картина", "scene", "пролог", "эпилог", "prologue",
+               "epilogue")
+
+
+def _play_hint(text: str) -> bool:
+    """Cheap test before _PLAY and _BOOKEND: one of their keywords starts the first or second word."""
+    low = text[:60].lower()
+    if low.startswith(_PLAY_WORDS):
+        return True
+    space = low.find(" ")
+    return space > 0 and low.startswith(_PLAY_WORDS, space + 1)
+
+
 _BOOKEND = re.compile(r"^(?:ПРОЛОГ|ЭПИЛОГ|PROLOGUE|EPILOGUE)(?:\W.{0,80})?$", re.I)
 
 _TRANSITION = re.compile(
@@ -125,7 +138,7 @@ def heading(text: str) -> tuple[str, str | None, int | None, int | None] | None:
             m = _NUMBERED_SLUG.match(text)
             if m:
                 return "scene", m.group("n1"), None, None
-    if len(text) <= 120:
+    if len(text) <= 120 and _play_hint(text):
         m = _PLAY.match(text)
         if m:
             kw = m.group("kw") or m.group("kwb")
@@ -163,14 +176,20 @@ def cue(text: str) -> str | None:
 def prefix(text: str, counts: dict[str, int] | None) -> tuple[str, str] | None:
     """(speaker, speech) for ``ИВАН. Текст``, ``ИВАН (тихо). Текст`` or ``Иван: текст``.
     With ``counts`` None, every candidate is returned (the counting pass)."""
-    if ":" not in text[:120] and "." not in text[:120]:
+    head = text[:120]
+    colon = ":" in head
+    if not colon and "." not in head:
         return None
-    m = _PREFIX_CAPS.match(text)
+    letters = 0
+    while letters < len(text) and text[letters].isalpha():
+        letters += 1
+    caps = _is_upper(text[:letters])  # an upper-case prefix's name starts with an upper-case word
+    m = _PREFIX_CAPS.match(text) if caps else None
     if m and _is_upper(m.group("name")) and not _NOT_A_NAME.match(m.group("name")):
         name = m.group("name")
         if counts is None or counts.get(name, 0) >= 2 or m.group("paren"):
             return name, m.group("rest")
-    m = _PREFIX_COLON.match(text)
+    m = _PREFIX_COLON.match(text) if colon else None
     if m and not _is_upper(m.group("name")) and all(w[:1].isupper() for w in m.group("name").split()) \
             and not _NOT_A_NAME.match(m.group("name")):
         name = m.group("name")
@@ -182,11 +201,12 @@ def prefix(text: str, counts: dict[str, int] | None) -> tuple[str, str] | None:
 def classify(raws: list[Raw]) -> None:
     """Fill kind, speaker, label and level of every non-blank line, in place."""
     counts: dict[str, int] = {}
+    candidates: list[bool] = []  # a line that is no prefix candidate is no prefix with counts either
     for raw in raws:
-        if raw.text:
-            found = prefix(raw.text, None)
-            if found:
-                counts[found[0]] = counts.get(found[0], 0) + 1
+        found = prefix(raw.text, None) if raw.text else None
+        candidates.append(found is not None)
+        if found:
+            counts[found[0]] = counts.get(found[0], 0) + 1
 
     act: int | None = None
     speaker: str | None = None      # whose speech the following lines continue
@@ -222,7 +242,7 @@ def classify(raws: list[Raw]) -> None:
                 speaker = speaker_name(name)
                 raw.kind, raw.speaker, speech_indent = "character", speaker, None
                 continue
-        said = prefix(text, counts)
+        said = prefix(text, counts) if candidates[i] else None
         if said is not None:
             speaker = speaker_name(said[0])
             raw.kind, raw.speaker, speech_indent = "dialogue", speaker, raw.indent

@@ -86,6 +86,8 @@ def clean(line: str) -> tuple[str, int]:
     """One line's text (no invisible characters, one space between words (str.split's whitespace
     includes NBSP and the other Unicode spaces), trimmed) and its indentation in columns (a tab
     counts as 4)."""
+    if not line:
+        return "", 0
     stripped = line.lstrip()
     lead = len(line) - len(stripped)
     indent = lead + 3 * line.count("\t", 0, lead)
@@ -93,6 +95,8 @@ def clean(line: str) -> tuple[str, int]:
         stripped = _ZERO_WIDTH.sub("", stripped)
     if not stripped.isprintable():
         stripped = _CONTROL.sub(" ", stripped)
+    elif "  " not in stripped:  # printable: its only whitespace is single ASCII spaces
+        return stripped.rstrip(" "), indent
     return " ".join(stripped.split()), indent
 
 
@@ -112,6 +116,8 @@ _DIGITS = re.compile(r"\d+")
 
 
 def is_noise(text: str) -> bool:
+    if len(text) > 40:  # neither a page number nor a continuation marker is this long
+        return False
     return bool(_PAGE_NUMBER.match(text) or _MARKER.match(text))
 
 
@@ -145,12 +151,13 @@ def raws_from_pages(pages: list[list[str]], join_hyphens: bool, keep: Callable[[
     out: list[Raw] = []
     for page in pages:
         cleaned = [clean(x) for x in page]
-        nonblank = [i for i, (t, _) in enumerate(cleaned) if t and not is_noise(t)]
+        noise = [bool(t) and is_noise(t) for t, _ in cleaned]
+        nonblank = [i for i, (t, _) in enumerate(cleaned) if t and not noise[i]]
         edges = set(nonblank[:2] + nonblank[-2:]) if running else set()
         extremes = {nonblank[0], nonblank[-1]} if edges else set()
         for i, (text, indent) in enumerate(cleaned):
-            if text and (is_noise(text) or (i in edges and _edge_key(text) in running
-                                            and keep(text) < (2 if i in extremes else 1))):
+            if text and (noise[i] or (i in edges and _edge_key(text) in running
+                                      and keep(text) < (2 if i in extremes else 1))):
                 continue
             out.append(Raw(text, float(indent)))
     return join_hyphenated(out) if join_hyphens else out
@@ -164,11 +171,14 @@ def join_hyphenated(raws: list[Raw]) -> list[Raw]:
     """``преступ-`` + ``ление, и…`` → ``преступление, и…``: a line ending in a letter and a hyphen
     joins the next line when that starts with a lower-case letter (Russian particles keep the
     hyphen: ``кто-`` + ``то`` → ``кто-то``)."""
+    if not any(raw.text.endswith("-") for raw in raws):
+        return raws
     out: list[Raw] = []
     i = 0
     while i < len(raws):
         raw = raws[i]
-        while (i + 1 < len(raws) and _HYPHEN_END.search(raw.text) and raws[i + 1].text[:1].islower()):
+        while (i + 1 < len(raws) and raw.text.endswith("-") and _HYPHEN_END.search(raw.text)
+               and raws[i + 1].text[:1].islower()):
             nxt = raws[i + 1].text
             head = raw.text if _PARTICLE.match(nxt) else raw.text[:-1]
             raw = Raw(head + nxt, raw.indent)

@@ -40,6 +40,21 @@ class Finding(Strict):
     line: Optional[Annotated[int, Field(ge=1, le=10_000_000)]] = None
     excerpt: Text = ""
     comment: Text = ""
+    # Optional, added with the built-in analyzer (older documents stay valid):
+    age: Optional[Audience] = Field(None, description="the age this finding calls for; else the catalog's "
+                                    "ages for the category and severity decide")
+    qualifiers: list[Annotated[str, StringConstraints(max_length=100)]] = Field(
+        default_factory=list, max_length=20, description="what raised or lowered the severity (naturalism, "
+        "condemnation, a minor involved, ...)")
+    scene_label: Optional[Annotated[str, StringConstraints(max_length=50)]] = Field(
+        None, description="the scene's number as the script gives it, when `scene` is its 1-based index")
+    scene_heading: Optional[Annotated[str, StringConstraints(max_length=500)]] = None
+    basis: Optional[Annotated[str, StringConstraints(max_length=1000)]] = Field(
+        None, description="the 436-FZ article the finding rests on")
+    evidence: Optional[Annotated[int, Field(ge=1, le=1_000_000)]] = Field(
+        None, description="how many matches this finding stands for")
+    advice: Optional[Annotated[str, StringConstraints(max_length=2000)]] = Field(
+        None, description="what would have to change for the finding to fall below its age")
 
 
 class AnalysisResult(Strict):

@@ -25,7 +25,7 @@ from chalicelib.observability import count, logger
 from chalicelib.provider import client, current, now, settings
 from chalicelib.refer import keys, rules
 from chalicelib.refer.rules import MAX_DOWNLOADERS, Refusal, ReferState
-from chalicelib.status import FileStatus, guarded_update
+from chalicelib.status import FileStatus, guarded_update, transition
 from chalicelib.uploads.models import REFER_DUE, FileRow
 from chalicelib.uploads.objects import content_disposition
 
@@ -83,8 +83,22 @@ def issued(row: FileRow) -> None:
     _send_timer(row)
 
 
+UNCLAIMED = "unclaimed"  # error_code of a file whose key expired with no download
+UNCLAIMED_REASON = "no analyzer picked it up"
+
+
 def reissue(row: FileRow) -> FileRow:
-    """The owner's restart: a new key with its own 10 places; the old key dies at once."""
+    """The owner's restart: a new key with its own 10 places; the old key dies at once. A file
+    whose key expired unclaimed (error "no analyzer picked it up") goes back to ``processing``
+    with the new key, in one conditional write."""
+    if row.status == FileStatus.ERROR and row.error_code == UNCLAIMED:
+        moved = transition(row, FileStatus.PROCESSING, events=2, condition=FileRow.error_code == UNCLAIMED,
+                           actions=[*issue_actions(row), FileRow.error.remove(), FileRow.error_code.remove()])
+        if not moved:
+            raise ApiError("the file changed meanwhile; read it again", status=409, code="conflict")
+        row.refresh(consistent_read=True)
+        issued(row)
+        return row
     if row.status not in STORED:
         raise ApiError(f"the file is not stored (status {row.status})", status=409, code="not_stored")
     moved = guarded_update(row, [*issue_actions(row), FileRow.sequence.add(1)],
@@ -268,7 +282,20 @@ def _fire(file_id: str, issue: int, due: float) -> tuple[str, FileRow | None]:
     if not guarded_update(row, actions, (FileRow.refer_issue == issue) & (FileRow.refer_due_at == due)):
         return "stale", None
     count("ReferKeysRotated" if kind == "rotated" else "ReferKeysExpired")
+    if kind == "expired" and row.refer_frozen_window is None and row.status == FileStatus.PROCESSING:
+        _unclaimed(row)
     return kind, row if next_due else None
+
+
+def _unclaimed(row: FileRow) -> None:
+    """The key expired and nobody downloaded it (a kind the built-in analyzer cannot read, and no
+    external analyzer came): the file is in error until the owner issues a new key. Its object
+    is kept for that."""
+    if transition(row, FileStatus.ERROR, actions=[FileRow.error.set(UNCLAIMED_REASON),
+                                                  FileRow.error_code.set(UNCLAIMED)],
+                  condition=FileRow.refer_frozen_window.does_not_exist()):
+        count("FilesUnclaimed")
+        logger().info("refer key expired unclaimed", extra={"file_id": row.file_id})
 
 
 def repair_timers(grace: float = 10.0) -> int:

@@ -13,6 +13,7 @@ from chalicelib.provider import client, now, settings
 from chalicelib.status import FileStatus, transition
 from chalicelib.uploads.models import OPEN_UPLOAD, FileRow
 from chalicelib.refer import service as refer
+from chalicelib.review import pipeline as analysis
 from chalicelib.uploads.objects import PREFIX
 from chalicelib.uploads.service import discard_stored, fail_upload
 
@@ -82,6 +83,7 @@ def mark_stored(key: str) -> str:
         discard_stored(row)
     else:
         refer.issued(row)
+        analysis.key_issued(row)  # a readable kind goes to the built-in analyzer
     count("UploadsRejected" if problem else "UploadsStored")
     logger().info("upload stored", extra={"file_id": file_id, "ok": not problem})
     return FileStatus.ERROR.value if problem else FileStatus.PROCESSING.value

@@ -87,6 +87,16 @@ class FileRow(db.KadrModel):
     bulk_task = UnicodeAttribute(null=True)
     bulk_account = UnicodeAttribute(null=True)
     stored_at = UnicodeAttribute(null=True)
+    # Rating (chalicelib.review): the derived plain text, the ratings, re-analysis runs.
+    error_code = UnicodeAttribute(null=True)  # machine-readable reason of ``error`` (e.g. "unclaimed")
+    text_key = UnicodeAttribute(null=True)  # S3 key of the derived plain text (derived/<file_id>.txt)
+    rating = UnicodeAttribute(null=True)  # final: after people's severity overrides
+    ai_rating = UnicodeAttribute(null=True)  # from the analyzers' findings alone
+    rated_at = UnicodeAttribute(null=True)
+    rating_version = NumberAttribute(null=True)  # +1 with every rating write (optimistic concurrency)
+    analysis_run = NumberAttribute(default=0)  # re-analyses asked for (POST /files/{id}/analysis)
+    rated_run = NumberAttribute(null=True)  # the run whose findings are written
+    comment_count = NumberAttribute(default=0)
     by_owner = ByOwner()
     open_uploads = OpenUploads()
     refer_timers = ReferTimers()

@@ -118,10 +118,18 @@ class FileOut(BaseModel):
     target_audience: Optional[str]
     sha256: Optional[str]
     error: Optional[str] = None
+    error_code: Optional[str] = Field(None, description="why, for machines: `unclaimed` (no analyzer picked it "
+                                      "up; POST /files/{id}/refer retries), `unreadable`, ...")
     created_at: str
     updated_at: str
     upload: Optional[UploadPlan] = None
     refer: ReferSummary
+    rating: Optional[Audience] = Field(None, description="the final age rating (after people's overrides); "
+                                       "null until the file is rated (db_ready)")
+    ai_rating: Optional[Audience] = Field(None, description="the analyzers' rating alone")
+    rated_at: Optional[str] = None
+    analysis_run: int = Field(0, description="re-analyses asked for (POST /files/{id}/analysis)")
+    text_available: bool = Field(False, description="GET /files/{id}/text serves the derived plain text")
 
 
 class SignedPart(BaseModel):

@@ -34,7 +34,11 @@ def render(row: FileRow) -> dict[str, Any]:
         "sequence": int(row.sequence), "status_at": row.status_at,
         "filename": row.filename, "size": int(row.size), "content_type": row.content_type, "kind": row.kind,
         "target_audience": row.target_audience, "sha256": row.sha256, "error": row.error,
+        "error_code": row.error_code,
         "created_at": row.created_at, "updated_at": row.updated_at, "refer": refer_summary(row),
+        # The rating summary (chalicelib.review): null until the file is rated (db_ready).
+        "rating": row.rating, "ai_rating": row.ai_rating, "rated_at": row.rated_at,
+        "analysis_run": int(row.analysis_run or 0), "text_available": bool(row.text_key),
     }
     plan = upload_plan(row)
     if plan is not None:

@@ -27,8 +27,10 @@ def aws() -> Iterator[provider.Provider]:
     from infra.provision import provision
 
     with mock_aws():
+        # tests/conftest.py set the environment for the local stack: its URLs are not this tier's.
         settings = dataclasses.replace(from_env(), aws_endpoint=None, views_queue_url=None, local=False,
-                                       token_secret=TEST_SECRET, page_cache_ttl=0)
+                                       token_secret=TEST_SECRET, page_cache_ttl=0, public_base_url=None,
+                                       api_base_url=None, ws_management_url=None)
         runtime = provider.Provider(settings, SettableClock())
         with provider.use(runtime):
             provision(runtime.client, settings.stage, settings.region)

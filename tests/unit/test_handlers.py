@@ -160,3 +160,15 @@ def test_no_shipped_viewer_asset_fetches_from_a_cdn() -> None:
         text, _ = asset(name)
         assert "cdn." not in text and "unpkg.com" not in text, name
     assert "validatorUrl: null" in SWAGGER_HTML  # else Swagger UI asks validator.swagger.io
+
+
+def test_bodies_are_parsed_strictly_no_string_is_a_number_and_no_number_a_string(http) -> None:
+    """Lax coercion would store a client's bug ("1000" for a size, 12 for a title) without a word."""
+    file = {"filename": "a.txt", "size": 10, "content_type": "text/plain", "kind": "screenplay"}
+    for bad in ({"size": "10"}, {"size": 10.0}, {"filename": 12}, {"size": True}):
+        answer = http.http.post("/files", headers=auth("uploader"), body=json.dumps(file | bad))
+        assert answer.status_code == 422, (bad, answer.body)
+        assert json.loads(answer.body)["error"]["details"][0]["loc"][-1] == next(iter(bad))
+    page = http.http.post("/pages", headers=auth("editor"), body=json.dumps({"title": 5}))
+    assert page.status_code == 422, page.body
+    assert http.http.post("/files", headers=auth("uploader"), body=json.dumps(file)).status_code == 201

@@ -1,0 +1,1 @@
+"""The web console: static HTML/JS/CSS shipped in chalicelib/static/console, served by the API."""

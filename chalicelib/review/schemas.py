@@ -1,0 +1,135 @@
+"""Request and response bodies of the rating routes (pydantic)."""
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+from chalicelib.ids import Id
+
+Severity = Literal["none", "mild", "moderate", "severe"]
+Audience = Literal["0+", "6+", "12+", "16+", "18+"]
+Short = Annotated[str, StringConstraints(max_length=100)]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class FilePatch(Strict):
+    target_audience: Optional[Audience] = Field(description="the audience the work aims at; null clears it")
+
+
+class CommentIn(Strict):
+    finding_id: Optional[Id] = Field(
+        None, description="the finding commented on; omit for a free comment")
+    category: Optional[Short] = None
+    severity: Optional[Severity] = Field(None, description="a person's severity on a finding overrides the AI's")
+    scene: Optional[Annotated[str, StringConstraints(max_length=50)]] = None
+    text: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+
+
+class CommentOut(BaseModel):
+    id: str
+    source: Literal["user", "ai"]
+    author: str
+    finding_id: Optional[str]
+    category: Optional[str]
+    severity: Optional[Severity]
+    scene: Optional[str]
+    text: str
+    created_at: str
+
+
+class CommentList(BaseModel):
+    count: int
+    next: Optional[str]
+    results: list[CommentOut]
+
+
+class CommentQuery(Strict):
+    limit: int = Field(50, ge=1, le=100)
+    cursor: Optional[Annotated[str, StringConstraints(max_length=1024)]] = None
+
+
+class ConclusionIn(Strict):
+    text: Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
+
+
+class Recommendation(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    file_id: str
+    status: str
+    refer: dict[str, Any] = Field(description="the file's refer key state (the record shares it)")
+    rating: Optional[Audience]
+    ai_rating: Optional[Audience]
+    target_audience: Optional[Audience]
+    exceeds_target: bool
+    findings: list[dict[str, Any]] = Field(description="findings someone commented on: AI and final severity, comments")
+    comments: list[dict[str, Any]] = Field(description="free comments (no finding)")
+    counts: dict[str, int]
+    truncated: bool
+    conclusion: Optional[dict[str, Any]]
+
+
+class ReportFinding(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    id: str
+    category: str
+    category_name: str
+    severity: Severity
+    age: Optional[Audience]
+    basis: str
+    qualifiers: list[str]
+    scene: Optional[int]
+    scene_label: Optional[str]
+    line: Optional[int]
+    excerpt: str
+    evidence: int
+    advice: str
+
+
+class ReportScene(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    scene: Optional[int]
+    scene_label: str
+    heading: str
+    rating: Audience
+    findings: int
+
+
+class ReportCategory(BaseModel):
+    category: str
+    name: str
+    severity: Severity
+    age: Optional[Audience]
+    findings: int
+
+
+class Report(BaseModel):
+    model_config = ConfigDict(extra="allow")
+    file_id: str
+    status: str
+    rating: Audience = Field(description="final, after people's severity overrides")
+    ai_rating: Audience
+    target_audience: Optional[Audience]
+    exceeds_target: bool
+    labelling: list[str]
+    exceedances: list[ReportFinding] = Field(description="findings above the target, each with advice")
+    findings: list[ReportFinding]
+    scenes: list[ReportScene]
+    categories: list[ReportCategory]
+    truncated: bool = Field(description="true when a list was cut to keep the response under 6 MB; `counts` "
+                                        "has the full numbers and ?format=xlsx every finding")
+    counts: dict[str, int]
+
+
+class ReportQuery(Strict):
+    format: Literal["json", "xlsx"] = "json"
+
+
+class AnalysisAccepted(BaseModel):
+    file_id: str
+    status: str
+    analysis_run: int = Field(description="the run asked for; GET /files/{id} shows `analysis_run` and the "
+                                          "report `rated_run` once it is written")
