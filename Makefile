@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: dev test test-unit test-integration bench bench-upload soak clean
+.PHONY: dev test test-unit test-integration bench bench-upload bench-bulk soak clean
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -30,6 +30,9 @@ bench: $(STAMP)
 
 bench-upload: $(STAMP)
 	$(PY) -m bench.upload --size-mib 1024 --rounds 3
+
+bench-bulk: $(STAMP)
+	$(PY) -m bench.bulk --files 200 --accounts 5
 
 # Memory soak of the local stack (by hand, ~35 min): RSS samples, exact counts, SIGTERM time.
 soak: $(STAMP)

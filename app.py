@@ -2,6 +2,8 @@
 from chalice import Chalice, Rate, Response
 
 from chalicelib import http
+from chalicelib.bulk import live as bulk_live
+from chalicelib.bulk import logs as bulk_logs
 from chalicelib.catalog.rules import XLSX
 from chalicelib.http import ANALYZER, EDITOR, UPLOADER
 from chalicelib.observability import flush_after
@@ -12,9 +14,10 @@ from chalicelib.realtime import stream as live_stream
 from chalicelib.refer import results as refer_results
 from chalicelib.refer import service as refer
 from chalicelib.review import pipeline as analysis
+from chalicelib.routes import bulk as bulk_routes
 from chalicelib.routes import catalog as catalog_routes
-from chalicelib.routes import review as review_routes
 from chalicelib.routes import console as console_routes
+from chalicelib.routes import review as review_routes
 from chalicelib.uploads import events as upload_events
 from chalicelib.uploads import service as uploads
 
@@ -25,7 +28,9 @@ app.api.binary_types.append(XLSX)  # API Gateway passes workbooks as bytes, both
 api = http.Api(app)
 app.experimental_feature_flags.update(["WEBSOCKETS"])  # chalice package refuses on_ws_* without it
 
+bulk_logs.add_sink(bulk_live.publish_line)  # each stored log line goes live to the task's subscribers
 app.register_blueprint(catalog_routes.blueprint)
+app.register_blueprint(bulk_routes.blueprint)
 app.register_blueprint(review_routes.blueprint)
 app.register_blueprint(console_routes.blueprint)
 
@@ -319,5 +324,7 @@ def ws_disconnect(event) -> dict:
 
 @app.on_dynamodb_record(stream_arn=settings().files_stream_arn, batch_size=100, starting_position="LATEST")
 def on_file_change(event) -> None:
-    """Status moves and refer-key events of a file, pushed to its subscribers."""
+    """Status moves and refer-key events of a file, pushed to its subscribers; a bulk file's moves
+    become its task's log lines and progress."""
     live_stream.handle(event)
+    bulk_live.on_files_change(record.to_dict() for record in event)

@@ -45,6 +45,7 @@ class Settings:
     download_url_ttl: int
     results_table: str
     violations_table: str
+    bulk_table: str
     analysis_queue: str
     findings_table: str
     realtime_table: str
@@ -124,6 +125,7 @@ def from_env() -> Settings:
         download_url_ttl=min(300, _int("KADR_DOWNLOAD_URL_TTL", 300)),
         results_table=os.environ.get("KADR_RESULTS_TABLE", f"kadr-{stage}-results"),
         violations_table=os.environ.get("KADR_VIOLATIONS_TABLE", f"kadr-{stage}-violations"),
+        bulk_table=os.environ.get("KADR_BULK_TABLE", f"kadr-{stage}-bulk"),
         # The built-in analyzer's work and the ingestion of every analyzer's result (chalicelib.review).
         analysis_queue=os.environ.get("KADR_ANALYSIS_QUEUE", f"kadr-{stage}-analysis"),
         # Findings, comments and the owner's conclusion, one partition per file.

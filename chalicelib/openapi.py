@@ -88,6 +88,9 @@ class _Builder:
             ok["content"] = {spec.produces: {"schema": BINARY}}
         responses: dict[str, Any] = {str(spec.status): ok}
         for status, content_type in ([spec.alternative] if spec.alternative else []) + list(spec.alternatives):
+            if status == spec.status and content_type:  # another type for the same status (csv or xlsx)
+                ok.setdefault("content", {})[content_type] = {"schema": BINARY}
+                continue
             responses[str(status)] = {"description": _STATUS_TEXT.get(status, "OK"),
                                       **({"content": {content_type: {"schema": {"type": "object"} if content_type
                                                                      == "application/json" else BINARY}}}

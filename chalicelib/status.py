@@ -53,6 +53,28 @@ FILE_MOVES: Mapping[FileStatus, frozenset[FileStatus]] = {
 MACHINES: Mapping[type[StrEnum], Mapping[Any, frozenset[Any]]] = {FileStatus: FILE_MOVES}
 
 
+class BulkStatus(StrEnum):
+    """A bulk task's and each of its accounts' status. Never stored: it is derived on every read
+    from the items' file statuses (``chalicelib.bulk.progress``), so it cannot disagree with them
+    and no concurrent update can lose a count. Not a machine of moves: a retry takes a
+    ``partially_completed`` account back to ``running``."""
+
+    PENDING = "pending"                          # nothing settled yet, no upload completed
+    RUNNING = "running"                          # some items still pending, something happened
+    COMPLETED = "completed"                      # every item stored and verified
+    FAILED = "failed"                            # nothing succeeded (every item failed or cancelled)
+    PARTIALLY_COMPLETED = "partially_completed"  # some succeeded, some failed or were cancelled
+
+
+def bulk_status(pending: int, succeeded: int, failed: int, cancelled: int, started: bool) -> BulkStatus:
+    """The status of a set of items from their counts (``started``: some upload completed)."""
+    if pending:
+        return BulkStatus.RUNNING if (started or succeeded or failed or cancelled) else BulkStatus.PENDING
+    if succeeded and not (failed or cancelled):
+        return BulkStatus.COMPLETED
+    return BulkStatus.PARTIALLY_COMPLETED if succeeded else BulkStatus.FAILED
+
+
 class MoveRefused(Conflict):
     """A move the table does not allow (e.g. backwards). As an HTTP answer, a 409."""
 

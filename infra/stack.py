@@ -102,6 +102,7 @@ class Stack:
         self.tokens: dict[str, str] = {}
         self.app: Any = None
         self.resources: dict[str, dict[str, str]] = {}
+        self.console: Any = None
 
     @property
     def api_url(self) -> str:
@@ -157,6 +158,11 @@ class Stack:
                     self._add(StreamPump(self.app, source, streams_client(cfg), provider.client("dynamodb"),
                                          cfg.region))
             self._add(ApiServer(self.app, str(ROOT), cfg.stage, cfg.host, cfg.api_port))
+            from chalicelib.bulk import logs as bulk_logs
+            from infra.console import ConsoleSink
+
+            self.console = ConsoleSink()
+            bulk_logs.add_sink(self.console)  # bulk task lines on this console, coloured by level
             self.tokens = issue_tokens()
             self._write_state()
         except BaseException:
@@ -175,6 +181,10 @@ class Stack:
         return next(c for c in self.components if c.name == name)
 
     def stop(self) -> None:
+        if getattr(self, "console", None) is not None:
+            from chalicelib.bulk import logs as bulk_logs
+
+            bulk_logs.remove_sink(self.console)
         for component in self.components:
             component.request_stop()
         while self.components:

@@ -12,7 +12,7 @@ import os
 import sys
 from typing import Sequence
 
-from kadr_cli import violations
+from kadr_cli import bulk, violations
 from kadr_cli.config import resolve
 from kadr_cli.errors import UploadError
 
@@ -68,6 +68,7 @@ def parser() -> argparse.ArgumentParser:
                          "its size and sha256 (status stays pending; GET /files/{id} tells the verdict)")
     up.add_argument("--json", action="store_true", help="print a JSON summary on stdout")
     violations.add_parser(commands)
+    bulk.add_parser(commands)
     return top
 
 
@@ -124,6 +125,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return upload(args)
     if args.command == "violations":
         return violations.run(args)
+    if args.command == "bulk":
+        return bulk.run(args)
     return fail(f"unknown command {args.command}", 2)
 
 

@@ -112,6 +112,30 @@ class Uploader:
         self.poll_timeout = poll_timeout
         self.poll_interval = poll_interval
         self.timeout = timeout
+        self._adopted: set[str] = set()  # state keys of files created elsewhere (adopt)
+        self._fresh: set[str] = set()  # adopted just now with the server's plan: nothing to check or reuse
+
+    def adopt(self, path: str | Path, record: dict[str, Any], *, kind: str, target_audience: str | None = None) -> None:
+        """Make ``record`` (a file with an open upload that someone else created, e.g. an item of
+        a bulk task) the upload of ``path``: the next ``upload(path, kind=..., target_audience=...)``
+        sends into it instead of creating a file, and resumes it like its own. An interrupted
+        upload into the same file is kept (its parts are reused). If the server closes an adopted
+        upload, ``upload`` fails rather than starting over as a new file."""
+        path = Path(path)
+        st = path.stat()
+        real = str(path.resolve())
+        key = self.store.key(self.api.base, real, kind, target_audience)
+        self._adopted.add(key)
+        saved = self.store.load(key)
+        if saved is not None and saved.file_id == record["id"] and saved.same_file(st.st_size, st.st_mtime_ns):
+            return
+        plan = record["upload"]
+        self._fresh.add(key)
+        self.store.save(key, UploadState(
+            api=self.api.base, path=real, size=st.st_size, mtime_ns=st.st_mtime_ns, kind=kind,
+            target_audience=target_audience, idempotency_key=str(uuid.uuid4()), file_id=str(record["id"]),
+            upload_id=str(plan["upload_id"]), part_size=int(plan["part_size"]), part_count=int(plan["part_count"]),
+            part_checksum=plan.get("part_checksum")))
 
     def upload(self, path: str | Path, *, kind: str | None = None, target_audience: str | None = None,
                content_type: str | None = None, on_part_done: Callable[[PartDone], None] | None = None,
@@ -150,6 +174,8 @@ class Uploader:
         except UploadGone as exc:
             run.halt(self.stop)
             self.store.delete(s.key)  # nothing left to resume
+            if s.key in self._adopted:
+                raise UploadGone(f"{exc} (the file belongs to a bulk task: retry its failed items)") from None
             if not run.stats.resumed:
                 raise UploadGone(f"{exc}; run the same command again to start over") from None
             self.log(f"{exc}; starting over")
@@ -163,12 +189,17 @@ class Uploader:
         self.stop.clear()
         stats = run.stats
         state = self._saved_state(s)
-        if state is not None and state.file_id:
+        if state is not None and state.file_id and s.key in self._fresh:
+            self._fresh.discard(s.key)  # the plan came with the record just now: no parts held yet
+        elif state is not None and state.file_id:
             verdict = self._check_resumable(s.key, state)
             if isinstance(verdict, dict):  # completed and verified before this run: nothing to do
                 stats.resumed, stats.completed_at, stats.verified_at = True, s.started, s.started
                 return summary(verdict, state, stats)
             stats.resumed = verdict
+            if not verdict and s.key in self._adopted:
+                raise UploadError(f"the upload of file {state.file_id} was closed on the server "
+                                  f"(the file belongs to a bulk task: retry its failed items)")
             if not verdict:
                 state = None
         if state is None:

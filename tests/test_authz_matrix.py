@@ -108,6 +108,13 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("DELETE", "/violations/{violation_id}"): Row("editor"),
     ("POST", "/violations/import"): Row("editor", "WORKBOOK"),
     ("GET", "/violations/export"): Row("editor", headers={"Accept": XLSX}),
+    ("POST", "/bulk-uploads"): Row("uploader", {"name": "Matrix task", "items": [{**FILE, "account": "matrix"}]}),
+    ("GET", "/bulk-uploads"): Row("uploader"),
+    ("GET", "/bulk-uploads/{task_id}"): Row("owner"),
+    ("GET", "/bulk-uploads/{task_id}/logs"): Row("owner"),
+    ("GET", "/bulk-uploads/{task_id}/report"): Row("owner"),
+    ("POST", "/bulk-uploads/{task_id}/accounts/{account}/retry"): Row("owner", {"items": []}),
+    ("POST", "/bulk-uploads/{task_id}/accounts/{account}/cancel"): Row("owner"),
 }
 VIOLATION = {"name": "Matrix category", "context": "", "ages": ["12+", "16+"], "labelling": None,
              "factors": [], "basis": "", "lexicons": []}
@@ -153,6 +160,12 @@ class Resources:
         if "stored" in setup:
             self._wait_stored(file["id"], headers, "rated" in setup)
         return file
+
+    def task(self, headers: dict[str, str]) -> str:
+        created = self.api.call("POST", "/bulk-uploads", json={"name": "Matrix task", "items": [
+            {**FILE, "account": "matrix"}]}, headers=headers)
+        assert created.status_code == 201, created.text
+        return created.json()["id"]
 
     def _wait_stored(self, file_id: str, headers: dict[str, str], rated: bool = False) -> None:
         import time
@@ -212,7 +225,7 @@ def test_every_route_has_a_row_and_its_roles_match_the_table(stack: Any) -> None
     for method, path, spec in table:
         row = ROUTES[(method, path)]
         assert spec.roles == POLICY_ROLES[row.policy], (method, path, spec.roles, row.policy)
-        assert ("{file_id}" in path) == (row.policy in ("owner", "owner_or_analyzer")), (method, path)
+        assert ("{file_id}" in path or "{task_id}" in path) == (row.policy in ("owner", "owner_or_analyzer")), (method, path)
 
 
 def test_authorization_matrix(api: Api, stack: Any) -> None:
@@ -244,6 +257,11 @@ def test_authorization_matrix(api: Api, stack: Any) -> None:
                     params["file_id"] = file["id"]
                     if body == "UPLOADED_PARTS":
                         body = {"parts": file["parts"]}
+                if "{task_id}" in path:
+                    creator = headers if scope == "own" and identity in ("uploader", "admin") else (
+                        resources.other_uploader if scope == "foreign" else headers_of(api, "uploader"))
+                    params["task_id"] = resources.task(creator)
+                    params["account"] = "matrix"
                 if "{refer_key}" in path:
                     _, key_params = resources.refer_key(headers if identity in ("analyzer", "admin") else {},
                                                         row.setup)

@@ -136,6 +136,14 @@ def own_ids(fuzzer: Fuzzer, role: str | None, path: str) -> dict[str, str] | Non
                                                        "kind": "screenplay"})
         assert created.status_code == 201, created.text
         params["file_id"] = created.json()["id"]
+    if "{task_id}" in path:
+        owner = role if role in ("uploader", "admin") else "uploader"
+        created = api.post("/bulk-uploads", role=owner, json={"name": "Fuzz task", "items": [
+            {"filename": "fuzz.txt", "size": 10, "content_type": "text/plain", "kind": "screenplay", "account": "fuzz"}]})
+        assert created.status_code == 201, created.text
+        params["task_id"] = created.json()["id"]
+        if "{account}" in path:
+            params["account"] = "fuzz"
     return params or None
 
 

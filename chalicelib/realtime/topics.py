@@ -20,7 +20,7 @@ Authorizer = Callable[[Principal, str], bool]
 # kind -> "chalicelib.<module>:<function>" or a function; None: nobody may watch that kind yet.
 AUTHORIZERS: dict[str, str | Authorizer | None] = {
     "file": "chalicelib.realtime.topics:may_watch_file",
-    "task": None,  # bulk uploads: e.g. "chalicelib.bulk.service:may_watch" (owner of the task)
+    "task": "chalicelib.bulk.live:may_watch",  # bulk uploads: the task's owner
 }
 FIELDS = {"file_id": "file", "task_id": "task"}
 

@@ -6,6 +6,7 @@ import json
 from typing import Iterable
 from urllib.parse import unquote_plus
 
+from chalicelib.clock import iso
 from chalicelib.ids import is_id
 from chalicelib.observability import count, logger
 from chalicelib.provider import client, now, settings
@@ -71,7 +72,7 @@ def mark_stored(key: str) -> str:
     size = int(head["ContentLength"])
     problem = _mismatch(row, size)
     stored = [FileRow.stored_size.set(size), FileRow.stored_etag.set(head["ETag"]), FileRow.completed.set(True),
-              FileRow.open_upload.remove()]
+              FileRow.open_upload.remove(), FileRow.stored_at.set(iso(now()))]
     if problem:
         moved = transition(row, FileStatus.ERROR, actions=[*stored, FileRow.error.set(problem)])
     else:  # stored and verified: the refer key is issued with the move, as its second event

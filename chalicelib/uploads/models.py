@@ -82,6 +82,11 @@ class FileRow(db.KadrModel):
     refer_window = NumberAttribute(null=True)  # the window that event announced
     refer_timer = UnicodeAttribute(null=True)
     refer_due_at = NumberAttribute(null=True)
+    # Bulk uploads (chalicelib.bulk): the task and account a file belongs to, so the files
+    # stream can attribute its moves; stored_at is when it was stored and verified (or refused).
+    bulk_task = UnicodeAttribute(null=True)
+    bulk_account = UnicodeAttribute(null=True)
+    stored_at = UnicodeAttribute(null=True)
     # Rating (chalicelib.review): the derived plain text, the ratings, re-analysis runs.
     error_code = UnicodeAttribute(null=True)  # machine-readable reason of ``error`` (e.g. "unclaimed")
     text_key = UnicodeAttribute(null=True)  # S3 key of the derived plain text (derived/<file_id>.txt)

@@ -40,10 +40,9 @@ def render(row: FileRow) -> dict[str, Any]:
         "rating": row.rating, "ai_rating": row.ai_rating, "rated_at": row.rated_at,
         "analysis_run": int(row.analysis_run or 0), "text_available": bool(row.text_key),
     }
-    if status is FileStatus.PENDING and not row.completed:
-        out["upload"] = {"upload_id": row.upload_id, "part_size": int(row.part_size),
-                         "part_count": int(row.part_count), "expires_at": iso(row.upload_deadline),
-                         "part_checksum": row.part_checksum}
+    plan = upload_plan(row)
+    if plan is not None:
+        out["upload"] = plan
     return out
 
 
@@ -63,6 +62,14 @@ def owned(file_id: str, principal: Principal) -> FileRow:
 # ---------------------------------------------------------------- create
 
 def _create(owner: str, body: dict[str, Any]) -> dict[str, Any]:
+    row = new_row(owner, body)
+    row.save(condition=FileRow.file_id.does_not_exist())
+    return render(row)
+
+
+def new_row(owner: str, body: dict[str, Any], **extra: Any) -> FileRow:
+    """A file's row and its S3 multipart upload, not yet saved (bulk uploads save many in one
+    batch). ``extra``: further attributes (a bulk item's task and account)."""
     cfg = settings()
     policy.check(body["kind"], body["content_type"], body["size"])
     part_size, part_count = policy.plan(body["size"])
@@ -75,14 +82,20 @@ def _create(owner: str, body: dict[str, Any]) -> dict[str, Any]:
         Metadata={"file-id": file_id}, **checksum)  # no owner: analyzers download it
     started = now()
     stamp = iso(started)
-    row = FileRow(file_id, owner=owner, filename=body["filename"], size=body["size"],
-                  content_type=body["content_type"], kind=body["kind"], target_audience=body.get("target_audience"),
-                  sha256=body.get("sha256"), status=FileStatus.PENDING.value, sequence=1, status_at=stamp,
-                  object_key=key, upload_id=upload["UploadId"], part_size=part_size, part_count=part_count,
-                  part_checksum=body.get("part_checksum"), upload_deadline=int(started) + cfg.upload_window,
-                  open_upload=OPEN_UPLOAD, completed=False, created_at=stamp, updated_at=stamp)
-    row.save(condition=FileRow.file_id.does_not_exist())
-    return render(row)
+    return FileRow(file_id, owner=owner, filename=body["filename"], size=body["size"],
+                   content_type=body["content_type"], kind=body["kind"], target_audience=body.get("target_audience"),
+                   sha256=body.get("sha256"), status=FileStatus.PENDING.value, sequence=1, status_at=stamp,
+                   object_key=key, upload_id=upload["UploadId"], part_size=part_size, part_count=part_count,
+                   part_checksum=body.get("part_checksum"), upload_deadline=int(started) + cfg.upload_window,
+                   open_upload=OPEN_UPLOAD, completed=False, created_at=stamp, updated_at=stamp, **extra)
+
+
+def upload_plan(row: FileRow) -> dict[str, Any] | None:
+    """The multipart plan of a file whose upload is still open, else None."""
+    if row.status != FileStatus.PENDING or row.completed:
+        return None
+    return {"upload_id": row.upload_id, "part_size": int(row.part_size), "part_count": int(row.part_count),
+            "expires_at": iso(row.upload_deadline), "part_checksum": row.part_checksum}
 
 
 def _idempotent_create() -> tuple[Callable[..., dict[str, Any]], Any]:

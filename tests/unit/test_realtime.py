@@ -204,7 +204,7 @@ def test_task_subscriptions_follow_the_pluggable_authorizer(http, gateway, monke
     connect(http, "c-task", sub="bob")
     task = "b" * 32
     say(http, "c-task", {"action": "subscribe", "task_id": task})
-    assert gateway.last("c-task")["code"] == "not_found"  # no bulk authorizer registered yet
+    assert gateway.last("c-task")["code"] == "not_found"  # no such task
     monkeypatch.setitem(topics.AUTHORIZERS, "task", lambda principal, ident: principal.sub == "bob")
     say(http, "c-task", {"action": "subscribe", "task_id": task})
     assert gateway.last("c-task") == {"type": "subscribed", "task_id": task}
@@ -356,3 +356,25 @@ def test_an_error_status_carries_its_reason_and_worst_case_messages_fit_a_frame(
     assert refer_message["url"].startswith(long_base) and len(messages.encode(refer_message)) < 4096
     with pytest.raises(messages.MessageTooLarge):
         push.publish(f"file:{file['id']}", {"type": "log", "line": "x" * messages.MAX_MESSAGE_BYTES})
+
+
+def test_a_bulk_task_owner_watches_its_log_lines_live_and_a_stranger_cannot(http, gateway) -> None:
+    """The wiring of app.py: the bulk authorizer admits the task's owner, and every stored log line
+    is pushed to the task's subscribers as a {"type": "log"} message."""
+    from chalicelib.bulk import logs
+
+    item = {"filename": "a.txt", "size": 3, "content_type": "text/plain", "kind": "screenplay", "account": "acme"}
+    made = http.http.post("/bulk-uploads", headers=auth("uploader", "bulk-live"),
+                          body=json.dumps({"name": "Live task", "items": [item]}))
+    assert made.status_code == 201, made.body
+    task = json.loads(made.body)["id"]
+    connect(http, "c-stranger", sub="someone-else")
+    say(http, "c-stranger", {"action": "subscribe", "task_id": task})
+    assert gateway.last("c-stranger")["code"] == "not_found"
+    connect(http, "c-owner", sub="bulk-live")
+    say(http, "c-owner", {"action": "subscribe", "task_id": task})
+    assert gateway.last("c-owner") == {"type": "subscribed", "task_id": task}
+    logs.append(task, logs.Line(account="acme", level="error", message="sha256 differs"))
+    pushed = gateway.last("c-owner")
+    assert (pushed["type"], pushed["task_id"], pushed["level"], pushed["message"]) == (
+        "log", task, "error", "sha256 differs")

@@ -1,0 +1,1 @@
+"""Bulk uploads: one task, many files for several accounts, per-account logs and a report."""
