@@ -1,9 +1,8 @@
 """Bulk uploads against the local stack on moto server: a 20-file task over 3 accounts with 2
 failures, retry to completion, concurrent log writers, the report, and the 1,000-item worst case.
 
-Until the streams pump runs in the local stack, the files stream's records are read here from
-moto's DynamoDB stream and handed to ``chalicelib.bulk.stream.handle`` in AWS's event shape (what
-the pump will do): ``FilesStream.pump()``.
+The files' moves reach the logs as on AWS: the stack's streams pump hands the files stream's
+records to ``on_file_change``, which writes the lines of bulk files.
 """
 from __future__ import annotations
 
@@ -17,7 +16,7 @@ from typing import Any
 
 import requests
 
-from chalicelib.bulk import logs, stream
+from chalicelib.bulk import logs
 from chalicelib.bulk.logs import Line
 from chalicelib.ids import new_id
 from tests.helpers import Api, upload_parts
@@ -25,39 +24,15 @@ from tests.helpers import Api, upload_parts
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
-class FilesStream:
-    """The files table's stream on moto from now on, as Lambda event records."""
-
-    def __init__(self) -> None:
-        from botocore.config import Config
-
-        from chalicelib.provider import client, current, settings
-
-        self.arn = client("dynamodb").describe_table(TableName=settings().files_table)["Table"]["LatestStreamArn"]
-        cfg = current().settings
-        self.streams = current().connection.session.create_client(
-            "dynamodbstreams", region_name=cfg.region, endpoint_url=cfg.aws_endpoint,
-            config=Config(account_id_endpoint_mode="disabled"))
-        shard = self.streams.describe_stream(StreamArn=self.arn)["StreamDescription"]["Shards"][-1]["ShardId"]
-        self.iterator = self.streams.get_shard_iterator(StreamArn=self.arn, ShardId=shard,
-                                                        ShardIteratorType="LATEST")["ShardIterator"]
-
-    def records(self) -> list[dict[str, Any]]:
-        out = []
-        while True:
-            page = self.streams.get_records(ShardIterator=self.iterator, Limit=1000)
-            self.iterator = page["NextShardIterator"]
-            for record in page["Records"]:
-                change = dict(record["dynamodb"])
-                when = change.get("ApproximateCreationDateTime")
-                if hasattr(when, "timestamp"):
-                    change["ApproximateCreationDateTime"] = when.timestamp()
-                out.append({**record, "eventSourceARN": self.arn, "dynamodb": change})
-            if not page["Records"]:
-                return out
-
-    def pump(self) -> set[str]:
-        return stream.handle(self.records())
+def _lines_once(api: Api, task_id: str, done: Any, timeout: float = 30, **query: Any) -> list[str]:
+    """The messages of the task's lines (filtered by ``query``) once ``done(messages)`` holds: the
+    stack's streams pump writes them from the files stream a moment after each move."""
+    deadline = time.monotonic() + timeout
+    while True:
+        messages = [line["message"] for line in _all_lines(api, task_id, **query)]
+        if done(messages) or time.monotonic() > deadline:
+            return messages
+        time.sleep(0.3)
 
 
 def _wait_settled(api: Api, task_id: str, timeout: float = 60) -> dict[str, Any]:
@@ -91,7 +66,6 @@ def _all_lines(api: Api, task_id: str, **query: Any) -> list[dict[str, Any]]:
 def test_twenty_files_over_three_accounts_two_fail_then_a_retry_completes_the_task(api: Api, stack: Any) -> None:
     from chalicelib.provider import client, settings
 
-    files_stream = FilesStream()
     accounts = ["alpha"] * 7 + ["beta"] * 7 + ["gamma"] * 6
     data = [f"INT. ROOM {i} - DAY\nLine {i}.\n".encode() for i in range(20)]
     items = [{"filename": f"scene-{i:02d}.txt", "size": len(d), "content_type": "text/plain", "kind": "screenplay",
@@ -114,14 +88,15 @@ def test_twenty_files_over_three_accounts_two_fail_then_a_retry_completes_the_ta
     assert by_account["beta"]["status"] == "partially_completed" and by_account["beta"]["failed"] == 2
     assert detail["percent"] == 100.0 and detail["completed_at"] and detail["started_at"]
 
-    assert task["id"] in files_stream.pump()
-    beta = [line["message"] for line in _all_lines(api, task["id"], account="beta")]
+    beta = _lines_once(api, task["id"], lambda ms: sum("stored and verified" in m for m in ms) >= 5
+                       and sum(": failed: " in m for m in ms) >= 2, account="beta")
     assert "scene-08.txt: failed: the stored file's sha256 differs from the declared one" in beta
     assert any(m.startswith("scene-10.txt: failed: stored size") for m in beta)
     assert sum("stored and verified" in m for m in beta) == 5
     errors = _all_lines(api, task["id"], level="error")
     assert {line["account"] for line in errors} == {"beta"} and len(errors) == 2
-    alpha = [line["message"] for line in _all_lines(api, task["id"], account="alpha")]
+    alpha = _lines_once(api, task["id"], lambda ms: sum("stored and verified" in m for m in ms) >= 7,
+                        account="alpha")
     for step in ("created as file", "upload complete", "stored and verified"):  # (then analyzed, rated)
         assert sum(step in m for m in alpha) == 7, (step, alpha)
     assert not any("failed" in m for m in alpha)
@@ -135,7 +110,6 @@ def test_twenty_files_over_three_accounts_two_fail_then_a_retry_completes_the_ta
     _upload(api, plans[10]["file_id"], plans[10]["upload"], data[10] + b"!")
     detail = _wait_settled(api, task["id"])
     assert detail["status"] == "completed" and detail["succeeded"] == 20 and detail["failed"] == 0
-    files_stream.pump()
 
     report = api.get(f"/bulk-uploads/{task['id']}/report", role="uploader", params={"format": "csv"})
     assert report.headers["Content-Type"].startswith("text/csv")

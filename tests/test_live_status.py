@@ -481,3 +481,35 @@ def test_the_stream_pump_hands_over_aws_shaped_records_in_order_and_retries_a_fa
     pump.poll_once()
     after = [r["dynamodb"]["Keys"]["file_id"]["S"] for r in seen[before:]]
     assert third["id"] in after and first["id"] not in after and second["id"] not in after
+
+
+def test_a_bulk_task_subscriber_sees_its_log_lines_and_progress_live(stack, api: Api) -> None:
+    """Bulk uploads on the channel: the stream pump writes a file's move as a log line of its task,
+    which is pushed at once, and the task's progress follows."""
+    from tests.helpers import upload_parts
+
+    item = {"filename": "clip.mp4", "size": len(BODY), "content_type": "video/mp4", "kind": "video",
+            "account": "acme"}
+    made = api.post("/bulk-uploads", role="uploader", json={"name": "Live bulk", "items": [item]})
+    assert made.status_code == 201, made.text
+    task = made.json()
+    entry = task["items"][0]
+
+    async def scenario() -> None:
+        session, watcher = await connect(stack, stack.tokens["uploader"])
+        try:
+            await watcher.send({"action": "subscribe", "task_id": task["id"]})
+            assert (await watcher.until(lambda m: m["type"] in ("subscribed", "error"))) == {
+                "type": "subscribed", "task_id": task["id"]}
+            done = api.post(f"/files/{entry['file_id']}/complete", role="uploader", json={
+                "parts": upload_parts(api, {"id": entry["file_id"], "upload": entry["upload"]}, BODY)})
+            assert done.status_code == 200, done.text
+            stored = await watcher.until(lambda m: m["type"] == "log" and "stored and verified" in m["message"])
+            assert (stored["task_id"], stored["account"], stored["file_id"]) == (task["id"], "acme", entry["file_id"])
+            progress = await watcher.until(lambda m: m["type"] == "progress" and m.get("succeeded") == 1)
+            assert progress["task_id"] == task["id"] and progress["status"] == "completed"
+            assert watcher.received_at(stored) - epoch(stored["at"]) < WITHIN_S
+        finally:
+            await session.close()
+
+    run(scenario())
