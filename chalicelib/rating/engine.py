@@ -53,6 +53,14 @@ MAX_TERMS = 8
 PERVASIVE_SCENES = 15  # in this many scenes a category is pervasive however long the script (else a fifth)
 APPROVAL_FAMILIES = frozenset({"violence", "gore", "sex"})  # approval raises these too (not "promotion")
 SEXUAL_FAMILIES = frozenset({"sex", "sexual_violence"})
+# What makes content prohibited for children (436-FZ art. 5 part 2) rather than restricted (art. 10):
+# approval or promotion, naturalism, a minor involved. Families whose very words are the prohibited
+# thing (мат, step-by-step methods, explicit sexual acts at their strongest) need none of them.
+PROHIBITING = frozenset({"approved", "naturalistic"})
+PROHIBITED_AS_SUCH = frozenset({"obscene", "instructions", "labelling", "minors"})
+EXPLICIT_LEXICONS = frozenset({"sex.explicit", "sex.pornography", "sex.intercourse"})
+# With a minor these make sexual content 18+ (art. 5 part 2); kisses and romance do not.
+SEXUALISING_LEXICONS = frozenset({"sex.nudity"})
 MAX_LINES = 50
 # Qualifier names a finding may carry, in the order they are listed.
 QUALIFIERS = ("negated_only", "below_threshold", "naturalistic", "approved", "condemned", "condemned_in_work", "compassion",
@@ -326,10 +334,12 @@ def _draft(group: _Group, scene: _Scene, r: Rules) -> _Draft | None:
     evidence = len(hits)
     intensity = max(h.intensity for h in hits)
     points = intensity
-    if evidence >= 3:
+    # Frequency is relative to the scene's length: a play's act is one scene of thousands of words,
+    # where three mentions are not "frequent" the way they are in a half-page screenplay scene.
+    if evidence >= max(3, -(-scene.words // 500)):
         points += 1
         q.add("frequent")
-    if evidence >= 6:
+    if evidence >= max(6, -(-scene.words // 250)):
         points += 1
     if evidence >= 2 and evidence * 100 >= 4 * max(scene.words, 1):
         points += 1
@@ -340,7 +350,10 @@ def _draft(group: _Group, scene: _Scene, r: Rules) -> _Draft | None:
         points += 1
         q.add("naturalistic")
     # Approval lexicons, slurs and calls to violence express the stance themselves.
-    inherent = any((h.lexicon.endswith(".approval") or h.lexicon in r.stance) and h.intensity == 3 for h in hits)
+    # One slur in a character's mouth characterises the speaker; a scene that repeats them takes a stance.
+    inherent = (any(h.lexicon.endswith(".approval") and h.intensity == 3 for h in hits)
+                or (any(h.lexicon in r.stance and h.intensity == 3 for h in hits)
+                    and sum(1 for h in hits if h.intensity == 3) >= 2))
     weighs_approval = bool(fam.get("promotion")) or fam_name in APPROVAL_FAMILIES
     if inherent or (weighs_approval and _near(lines, cues.get("cue.approved", []))):
         points += 1
@@ -368,7 +381,8 @@ def _draft(group: _Group, scene: _Scene, r: Rules) -> _Draft | None:
     if condition == "sexual" and not scene.sexual:
         return None
     # Approval of a clear depiction (not of one weak word) is what the law calls promotion.
-    promotion = bool(fam.get("promotion")) and "approved" in q and "condemned" not in q and intensity >= 2
+    promotion = (bool(fam.get("promotion")) and "approved" in q and "condemned" not in q and intensity >= 2
+                 and (len(hits) >= 2 or inherent))  # one word beside an approving cue is not yet promotion
     return _Draft(group, scene, fam_name, hits, strongest, q, points, promotion)
 
 
@@ -422,12 +436,15 @@ def _finding(d: _Draft, r: Rules) -> Finding | None:
     if severity != "none" and intensity == 1 and len(d.hits) < 3 and not d.promotion:
         severity = "none"  # a lone weak word ("бар", "toast") says little on its own
         age = None
-    if age and min(ages, key=AGES.index) == "18+" and intensity < 3 and severity == "mild" and "approved" not in q:
+    if (age and min(ages, key=AGES.index) == "18+" and severity == "mild" and "approved" not in q
+            and (intensity < 3 or d.family not in PROHIBITED_AS_SUCH | {"sexual_violence"})):
         severity, age = "none", None
         q.add("below_threshold")  # listed: e.g. blood that is not naturalistic violence
     if severity == "none" and not q & {"negated_only", "below_threshold"}:
         return None
-    if age and d.family in SEXUAL_FAMILIES and "minor_involved" in q:
+    sexual_act = any(
+        h.lexicon in EXPLICIT_LEXICONS | SEXUALISING_LEXICONS and h.intensity >= 2 for h in d.hits)
+    if age and sexual_act and "minor_involved" in q:
         age = "18+"  # sexual content with a minor: art. 5 part 2, whatever the category lists
     if age == "18+" and fam.get("promotion") and not q & {"approved", "minor_involved", "naturalistic"}:
         lower = [a for a in ages if AGES.index(a) < AGES.index("18+")]
@@ -437,6 +454,18 @@ def _finding(d: _Draft, r: Rules) -> Finding | None:
     if age == "18+" and fam.get("promotion") and q & {"condemned", "condemned_in_work"} and "approved" not in q:
         lower = [a for a in ages if AGES.index(a) < AGES.index("18+")]
         age = max(lower, key=AGES.index) if lower else "16+"
+        q.add("falls_to_restricted")
+    # Approval that the same scene also condemns is not promotion; a minor alone (a "boy" nearby)
+    # does not make violence or a mention prohibited: sexual content with a minor is handled above.
+    prohibiting = q & PROHIBITING - ({"approved"} if "condemned" in q else set())
+    explicit = any(h.lexicon in EXPLICIT_LEXICONS and h.intensity == 3 for h in d.hits)
+    if d.family == "sexual_violence" and any(h.kind == "action" for h in d.hits):
+        explicit = True  # shown, not spoken of: a depiction of sexual violence is not art. 10's mention
+    if d.family == "sex" and not explicit:
+        prohibiting = set()  # art. 10: relations between the sexes without sexual acts are 16+
+    if (age == "18+" and not prohibiting and d.family not in PROHIBITED_AS_SUCH and not explicit
+            and not (sexual_act and "minor_involved" in q)):
+        age = "16+"  # a depiction without what art. 5 part 2 names is art. 10's
         q.add("falls_to_restricted")
     if age:
         basis = fam.get("basis", {}).get(age) or r.generic_basis.get(age, "")

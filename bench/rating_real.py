@@ -1,0 +1,91 @@
+"""The rating on real full-length plays: public-domain Russian and English plays from the DraCor
+corpora (CC0 TEI), each against the age band theatres and common practice give it.
+
+The corpora are not in the repo: bring them with the search tool's ``fetch`` (github:dracor-org/
+rusdracor and github:dracor-org/shakedracor land under /work/.mirror) or pass ``--mirrors``. Each
+play is turned into plain play text (headings, a speaker cue line, speech, stage directions in
+parentheses), read and rated with the default catalog. Run: python -m bench.rating_real
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import subprocess
+from pathlib import Path
+
+from chalicelib.rating import Category, rate
+from chalicelib.reading import read
+
+ROOT = Path(__file__).resolve().parent.parent
+AGES = ("0+", "6+", "12+", "16+", "18+")
+# play -> (lowest, highest) acceptable rating
+BANDS = {
+    "rus": {"chekhov-predlozhenie": ("6+", "12+"), "chekhov-medved": ("6+", "12+"),
+            "chekhov-chaika": ("12+", "16+"), "chekhov-vishnevyi-sad": ("6+", "12+"),
+            "chekhov-tri-sestry": ("12+", "16+"), "chekhov-djadja-vanja": ("12+", "16+"),
+            "gogol-revizor": ("6+", "12+"), "ostrovsky-groza": ("12+", "16+"), "gorky-na-dne": ("16+", "16+"),
+            "gorky-vassa-zheleznova": ("12+", "16+"), "tolstoy-vlast-tmy": ("16+", "18+"),
+            "pushkin-boris-godunov": ("12+", "16+"), "lermontov-maskarad": ("12+", "16+"),
+            "mayakovsky-klop": ("12+", "16+"), "bulgakov-dni-turbinyh": ("12+", "16+"),
+            "bulgakov-zojkina-kvartira": ("16+", "18+")},
+    "shake": {"a-midsummer-nights-dream": ("6+", "12+"), "the-comedy-of-errors": ("6+", "12+"),
+              "twelfth-night": ("6+", "12+"), "romeo-and-juliet": ("12+", "16+"), "hamlet": ("12+", "16+"),
+              "macbeth": ("16+", "16+"), "othello": ("16+", "16+"), "titus-andronicus": ("16+", "18+")},
+}
+TEI = "{http://www.tei-c.org/ns/1.0}"
+
+
+def _text(el) -> str:  # noqa: ANN001 - an lxml element
+    return re.sub(r"\s+", " ", "".join(el.itertext())).strip()
+
+
+def play_text(tei: bytes) -> str:
+    from lxml import etree
+
+    body = etree.fromstring(tei).find(f".//{TEI}text/{TEI}body")
+    out: list[str] = []
+    for el in body.iter():
+        if not isinstance(el.tag, str):
+            continue
+        tag, parent = etree.QName(el).localname, el.getparent()
+        parent_tag = etree.QName(parent).localname if parent is not None else ""
+        if tag == "head":
+            out += ["", _text(el).upper(), ""]
+        elif tag == "speaker":
+            out += ["", _text(el).rstrip(".").upper()]
+        elif tag in ("p", "l") and parent_tag in ("sp", "lg"):
+            out.append(_text(el))
+        elif tag == "stage" and parent_tag not in ("p", "l", "speaker"):
+            out.append("(" + _text(el).strip("()").rstrip(").") + ")")
+    return "\n".join(out) + "\n"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--mirrors", default="/work/.mirror", help="where dracor-org+<corpus>dracor/repo live")
+    parser.add_argument("--show", action="store_true", help="the findings that set each rating")
+    args = parser.parse_args()
+    source = json.loads((ROOT / "infra/catalog/default_catalog.json").read_text())
+    catalog = [Category.from_entry(e) for e in source["violations"]]
+    inside = total = 0
+    for corpus, plays in BANDS.items():
+        repo = Path(args.mirrors) / f"dracor-org+{corpus}dracor" / "repo"
+        for name, (low, high) in plays.items():
+            tei = subprocess.run(["git", "-C", str(repo), "show", f"HEAD:tei/{name}.xml"], capture_output=True,
+                                 check=True).stdout
+            text = play_text(tei)
+            rating = rate(read(text.encode(), f"{name}.txt"), catalog)
+            ok = AGES.index(low) <= AGES.index(rating.rating) <= AGES.index(high)
+            inside, total = inside + ok, total + 1
+            print(f"{name:28} {len(text) // 1000:4d} KB  band {low}–{high:4}  rated {rating.rating:4} "
+                  f"{'in' if ok else 'OUT'}")
+            if args.show:
+                for f in rating.findings:
+                    if f.age == rating.rating:
+                        print(f"      {f.category} {f.severity} {list(f.qualifiers)}: {f.excerpt[:100]!r}")
+    print(f"in band: {inside} of {total}")
+
+
+if __name__ == "__main__":
+    main()
