@@ -522,3 +522,45 @@ def test_roles_decide_the_views(session: Session, api: Api) -> None:
     page.wait_for_selector("text=Your role cannot use files")
     session.shot("14-reader")
     api.delete(f"/pages/{made['id']}")
+
+
+def test_a_bulk_task_shows_its_accounts_and_its_log_live(session: Session, api: Api) -> None:
+    """Issue 10: the task's accounts reach their statuses, a failing account's log says why, the
+    account filter narrows the log, and a new line (a cancel) arrives without a reload."""
+    import hashlib
+
+    from tests.helpers import upload_parts
+
+    data = [f"INT. ROOM {i} - DAY\n".encode() for i in range(3)]
+    items = [{"filename": f"scene-{i}.txt", "size": len(d), "content_type": "text/plain", "kind": "screenplay",
+              "account": account} for i, (d, account) in enumerate(zip(data, ["alpha", "beta", "gamma"]))]
+    items[1]["sha256"] = hashlib.sha256(b"not these bytes").hexdigest()  # beta fails on its sha256
+    made = api.post("/bulk-uploads", role="uploader", json={"name": "Console bulk", "items": items})
+    assert made.status_code == 201, made.text
+    task = made.json()
+    for i in (0, 1):  # gamma stays pending, to be cancelled from the console
+        entry = task["items"][i]
+        parts = upload_parts(api, {"id": entry["file_id"], "upload": entry["upload"]}, data[i])
+        done = api.post(f"/files/{entry['file_id']}/complete", role="uploader", json={"parts": parts})
+        assert done.status_code == 200, done.text
+
+    session.sign_in_as("uploader")
+    page = session.page
+    page.get_by_role("link", name="Bulk uploads").click()
+    page.get_by_role("link", name="Console bulk").click()
+    page.wait_for_selector('tr[data-account="alpha"] [data-status="completed"]')
+    page.wait_for_selector('tr[data-account="beta"] [data-status="failed"]')
+    page.wait_for_selector("li.log-error")
+    assert "sha256" in page.locator("li.log-error").first.inner_text()
+    page.get_by_label("Account", exact=True).select_option("alpha")
+    page.wait_for_function("() => [...document.querySelectorAll('li.log')].length > 0 && "
+                           "[...document.querySelectorAll('li.log .log-account')].every(e => e.textContent === 'alpha')")
+    page.get_by_label("Account", exact=True).select_option("*")
+    page.wait_for_selector("li.log-error")
+    session.shot("bulk-task")
+    lines_before = page.locator("li.log").count()
+    page.get_by_role("button", name="Cancel pending of gamma").click()  # the confirm dialog is accepted
+    page.wait_for_selector('tr[data-account="gamma"] [data-status="failed"]')
+    page.wait_for_function(f"() => document.querySelectorAll('li.log').length > {lines_before}")
+    assert "cancel" in page.locator("li.log").last.inner_text().lower()
+    assert any("/bulk-uploads/" in url for url in session.requests)

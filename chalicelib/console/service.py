@@ -29,6 +29,7 @@ ASSETS = {
     "files.js": "text/javascript; charset=utf-8",
     "report.js": "text/javascript; charset=utf-8",
     "pages.js": "text/javascript; charset=utf-8",
+    "bulk.js": "text/javascript; charset=utf-8",
     "console.css": "text/css; charset=utf-8",
 }
 IMMUTABLE = "public, max-age=31536000, immutable"

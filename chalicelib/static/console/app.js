@@ -1,7 +1,8 @@
 // The console: sign-in, navigation by role, and a hash router (#/files, #/files/{id}, #/upload,
-// #/pages, #/pages/{id}), so the API serves one page and deep links still work.
+// #/bulk, #/bulk/{id}, #/pages, #/pages/{id}), so the API serves one page and deep links still work.
 import { can, claims, config, onUnauthorized, signIn, signOut, token } from "./api.js";
 import { failure, field, focusHeading, h, replace } from "./dom.js";
+import { bulkListView, bulkView } from "./bulk.js";
 import { fileView, filesView, uploadView } from "./files.js";
 import { pageView, pagesView } from "./pages.js";
 
@@ -64,7 +65,7 @@ function drawChrome(c) {
     return;
   }
   const links = [];
-  if (can(c.role, "files")) links.push(["#/files", "Files"], ["#/upload", "Upload"]);
+  if (can(c.role, "files")) links.push(["#/files", "Files"], ["#/upload", "Upload"], ["#/bulk", "Bulk uploads"]);
   if (can(c.role, "pages")) links.push(["#/pages", "Pages"]);
   const here = location.hash.split("/").slice(0, 2).join("/");
   replace(nav, h("ul", {}, links.map(([href, text]) => h("li", {}, h("a", { href, "aria-current": href === here ? "page" : null }, text)))));
@@ -99,6 +100,14 @@ function route() {
       return undefined;
     }
     return filesView(main);
+  }
+  if (section === "bulk") {
+    if (!can(c.role, "files")) return forbidden("bulk uploads (uploaders do)");
+    if (id) {
+      cleanup = bulkView(main, decodeURIComponent(id)) || cleanup;
+      return undefined;
+    }
+    return bulkListView(main);
   }
   if (section === "pages") return id ? pageView(main, decodeURIComponent(id)) : pagesView(main);
   replace(main, h("h1", {}, "Not found"), failure("There is no such view.", { message: `Nothing lives at ${hash}.` }));
