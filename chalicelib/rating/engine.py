@@ -52,7 +52,6 @@ CONDEMN_NEAR = 4  # condemnation and consequences may come a few lines later
 MAX_TERMS = 8
 PERVASIVE_SCENES = 15  # in this many scenes a category is pervasive however long the script (else a fifth)
 APPROVAL_FAMILIES = frozenset({"violence", "gore", "sex"})  # approval raises these too (not "promotion")
-SEXUAL_FAMILIES = frozenset({"sex", "sexual_violence"})
 # What makes content prohibited for children (436-FZ art. 5 part 2) rather than restricted (art. 10):
 # approval or promotion, naturalism, a minor involved. Families whose very words are the prohibited
 # thing (мат, step-by-step methods, explicit sexual acts at their strongest) need none of them.
