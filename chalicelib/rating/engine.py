@@ -50,7 +50,9 @@ CUE = "cue."
 NEAR = 2  # lines either side of a hit where a cue counts as "near"
 CONDEMN_NEAR = 4  # condemnation and consequences may come a few lines later
 MAX_TERMS = 8
-PERVASIVE_SCENES = 15  # in this many scenes a category is pervasive however long the script (else a fifth)
+PERVASIVE_SCENES = 15  # in this many scenes a category is pervasive however long the script
+PERVASIVE_SHARE = 1 / 3  # ... or in this share of its scenes or pages
+PAGE_WORDS = 250  # words on a page of a screenplay or a play
 APPROVAL_FAMILIES = frozenset({"violence", "gore", "sex"})  # approval raises these too (not "promotion")
 # What makes content prohibited for children (436-FZ art. 5 part 2) rather than restricted (art. 10):
 # approval or promotion, naturalism, a minor involved. Families whose very words are the prohibited
@@ -63,7 +65,9 @@ SEXUALISING_LEXICONS = frozenset({"sex.nudity"})
 MAX_LINES = 50
 # Qualifier names a finding may carry, in the order they are listed.
 QUALIFIERS = ("negated_only", "below_threshold", "naturalistic", "approved", "condemned", "condemned_in_work", "compassion",
-              "minor_involved", "offscreen", "question", "frequent", "dense", "pervasive", "episodic", "not_promotion", "falls_to_restricted")
+              "minor_involved", "offscreen", "question", "frequent", "dense", "pervasive", "episodic", "not_promotion",
+              "falls_to_restricted", "spoken_only", "mild_words")
+SPOKEN = "dialogue"  # the line kind of speech: what is said is described, what the action lines show is depicted
 
 
 @dataclass(frozen=True)
@@ -165,32 +169,45 @@ def _near(lines: Iterable[int], cue_lines: list[int], near: int = NEAR) -> bool:
     return False
 
 
-def _survey(document: Any, needed: set[int]) -> tuple[dict[int, _Scene], set[str], dict[int, str], set[str]]:
-    """One pass over the lines: each scene's size in lines and words, the characters' names (each
-    word of each speaker, folded), the text of the lines ``needed``, and the characters the script
-    introduces as under 18 ("ЛИЗА (14)")."""
+@dataclass
+class _Survey:
+    scenes: dict[int, _Scene]
+    names: set[str]  # each word of each speaker's name, folded
+    texts: dict[int, str]  # line number → text, for the lines asked for
+    pages: dict[int, int]  # line number → page (PAGE_WORDS words each), for the lines asked for
+    page_count: int
+    minors: set[str]  # the characters the script introduces as under 18 ("ЛИЗА (14)")
+
+
+def _survey(document: Any, needed: set[int]) -> _Survey:
+    """One pass over the lines: each scene's size in lines and words, the speakers' names, and the
+    text and page of the lines ``needed``."""
     scenes: dict[int, _Scene] = {}
     speakers: set[str] = set()
     texts: dict[int, str] = {}
+    pages: dict[int, int] = {}
     minors: set[str] = set()
+    total = 0
     for scene in document.scenes:
         words = 0
         for line in scene.lines:
             text = line.text
             if not text:
                 continue
+            if line.number in needed:
+                texts[line.number] = text
+                pages[line.number] = (total + words) // PAGE_WORDS
             words += text.count(" ") + 1  # lines are single-spaced
             if line.speaker:
                 speakers.add(line.speaker)
-            if line.number in needed:
-                texts[line.number] = text
             if ("(" in text or "," in text) and _DIGIT.search(text):
                 for caps, a, name, b in MINOR_INTRO.findall(text):
                     if 0 < int(a or b) < 18:
                         minors.add((caps or name).lower().replace("ё", "е"))
         scenes[scene.index] = _Scene(scene.index, scene.label, len(scene.lines), words)
+        total += words
     names = {w for s in speakers for w in re.findall(r"\w+", s.lower().replace("ё", "е")) if len(w) > 2}
-    return scenes, names, texts, minors
+    return _Survey(scenes, names, texts, pages, total // PAGE_WORDS + 1, minors)
 
 
 def rate(document: Any, catalog: Sequence[Category], lexicons: Any = None) -> Rating:
@@ -201,7 +218,8 @@ def rate(document: Any, catalog: Sequence[Category], lexicons: Any = None) -> Ra
     owned = owners(catalog)
     groups: dict[tuple[str, int], _Group] = {}
     hits = match(document, lexicons)
-    scenes, names, texts, minors = _survey(document, {h.line for h in hits})
+    survey = _survey(document, {h.line for h in hits})
+    scenes, names, texts = survey.scenes, survey.names, survey.texts
     for hit in _unshadowed(hits, r):
         scene = scenes.get(hit.scene_index)
         if scene is None or hit.kind == "character":
@@ -209,7 +227,9 @@ def rate(document: Any, catalog: Sequence[Category], lexicons: Any = None) -> Ra
         if names and _is_name(texts.get(hit.line, "")[hit.start:hit.end], names):
             continue  # a character called Бес, Sugar or Dick is a name, not a word
         if hit.lexicon.startswith(CUE):
-            if not hit.negated:
+            # "my boy", "девочка моя" in speech are address; a minor counts where the action shows one
+            # (or where the script introduced the speaker as under 18: ``_minor_characters``).
+            if not hit.negated and not (hit.lexicon == "cue.minor" and hit.kind == SPOKEN):
                 scene.cues[hit.lexicon].append(hit.line)
             continue
         if hit.lexicon in r.context and not hit.negated:
@@ -227,9 +247,9 @@ def rate(document: Any, catalog: Sequence[Category], lexicons: Any = None) -> Ra
                 group.negated.append(hit)
             else:
                 group.hits.append(hit)
-    _minor_characters(document, scenes, minors)
+    _minor_characters(document, scenes, survey.minors)
     drafts = [d for d in (_draft(g, scenes[g.scene], r) for g in groups.values()) if d is not None]
-    _spread(drafts, len(scenes))
+    _spread(drafts, survey)
     # Weak signals (a lone "бар", a "toast") are not listed: a long script has hundreds of them.
     # Negated mentions and what an 18+-only category did not count (a single "кровь") are.
     findings = [f for f in (_finding(d, r) for d in drafts) if f is not None]
@@ -343,8 +363,11 @@ def _draft(group: _Group, scene: _Scene, r: Rules) -> _Draft | None:
     if evidence >= 2 and evidence * 100 >= 4 * max(scene.words, 1):
         points += 1
         q.add("dense")
-    strong = {h.term for h in hits if h.intensity == 3}
-    if fam.get("naturalism") and (_near(lines, cues.get("cue.naturalistic", []), 1)
+    # Naturalism is a way of showing: a cue beside an action line, or two strong words shown there.
+    # In speech "кишки выпущу" is a threat and "poisoned entrails" a witches' brew, not a close-up.
+    shown = [h for h in hits if h.kind != SPOKEN]
+    strong = {h.term for h in shown if h.intensity == 3}
+    if fam.get("naturalism") and (_near(sorted({h.line for h in shown}), cues.get("cue.naturalistic", []), 1)
                                   or (fam.get("strong_pair") and len(strong) >= 2)):
         points += 1
         q.add("naturalistic")
@@ -393,28 +416,39 @@ def _severity(points: int) -> str:
     return "moderate" if points == 4 else "severe"
 
 
-def _spread(drafts: list[_Draft], scene_count: int) -> None:
-    """Episodic vs pervasive over the whole document: in how many scenes the category counts."""
+def _spread(drafts: list[_Draft], survey: _Survey) -> None:
+    """Episodic vs pervasive over the whole document. Pervasive: the category counts in a third of
+    the scenes, or its clear hits (not weak words) fill a third of the pages where the document has
+    more pages than scenes (a play's act is one scene of twenty pages), or it counts in
+    ``PERVASIVE_SCENES`` scenes however long the script."""
     present: dict[str, set[int]] = defaultdict(set)
+    pages: dict[str, set[int]] = defaultdict(set)
     condemned: set[str] = set()
     approved: set[str] = set()
     for d in drafts:
         if d.hits and _severity(d.points) != "none":
-            present[d.group.owner.category.id].add(d.scene.index)
+            cid = d.group.owner.category.id
+            present[cid].add(d.scene.index)
+            pages[cid].update(survey.pages[h.line] for h in d.hits if h.intensity >= 2)
             if "condemned" in d.qualifiers:
-                condemned.add(d.group.owner.category.id)
+                condemned.add(cid)
             if "approved" in d.qualifiers:
-                approved.add(d.group.owner.category.id)
+                approved.add(cid)
     # The work condemns what it condemns somewhere and approves nowhere: its other scenes are not promotion.
     for d in drafts:
         cid = d.group.owner.category.id
         if d.hits and cid in condemned and cid not in approved and "condemned" not in d.qualifiers:
             d.qualifiers.add("condemned_in_work")
+    scene_count = len(survey.scenes)
     for d in drafts:
         if not d.hits:
             continue
-        count = len(present.get(d.group.owner.category.id, ()))
-        if count >= PERVASIVE_SCENES or count >= max(3, -(-scene_count // 5)):
+        cid = d.group.owner.category.id
+        count = len(present.get(cid, ()))
+        # The finer of scenes and pages is the unit: a play's act is twenty pages, a short scene a few lines.
+        units, total = (pages.get(cid, ()), survey.page_count) if survey.page_count > scene_count else (
+            present.get(cid, ()), scene_count)
+        if count >= PERVASIVE_SCENES or len(units) >= max(3, total * PERVASIVE_SHARE):
             d.points += 1
             d.qualifiers.add("pervasive")
         elif count <= max(2, scene_count // 20):
@@ -466,6 +500,8 @@ def _finding(d: _Draft, r: Rules) -> Finding | None:
             and not (sexual_act and "minor_involved" in q)):
         age = "16+"  # a depiction without what art. 5 part 2 names is art. 10's
         q.add("falls_to_restricted")
+    if age and not d.promotion and not q & {"approved", "minor_involved", "naturalistic"}:
+        age = _capped(age, ages, d, fam, q)
     if age:
         basis = fam.get("basis", {}).get(age) or r.generic_basis.get(age, "")
     else:
@@ -482,6 +518,29 @@ def _finding(d: _Draft, r: Rules) -> Finding | None:
         labelling=labelling, advice=advice(d.family, q, age, labelling), family=d.family, terms=terms,
         lines=tuple(sorted({h.line for h in d.hits}))[:MAX_LINES], source=d.group.owner.source,
         ages=tuple(sorted(ages, key=AGES.index)))
+
+
+def _capped(age: str, ages: tuple[str, ...], d: _Draft, fam: dict[str, Any], q: set[str]) -> str:
+    """The age of a finding nothing approves and no minor is in. What is said in dialogue is art. 9's
+    description (a drinking bout, a death, a threat), not a depiction: the family's ``caps.spoken``
+    ([episodic, pervasive]) bound it; ``caps.shown`` bounds what the action lines show (drinking not
+    encouraged is 12+ however it is shown). Weak words however many make only the category's lowest
+    age. No cap goes below the category's own lowest listed age."""
+    lowest = min(ages, key=AGES.index) if ages else None
+    caps: dict[str, str] = {}
+    if lowest and d.family not in PROHIBITED_AS_SUCH and all(h.intensity == 1 for h in d.hits):
+        caps["mild_words"] = lowest
+    spoken = all(h.kind == SPOKEN for h in d.hits)
+    bound = fam.get("caps", {}).get("spoken" if spoken else "shown")
+    if bound:
+        cap = bound["pervasive" in q]
+        caps["spoken_only" if spoken else "not_promotion"] = (
+            cap if lowest in (None, "18+") else max(cap, lowest, key=AGES.index))
+    for name, limit in sorted(caps.items(), key=lambda item: AGES.index(item[1])):
+        if AGES.index(age) > AGES.index(limit):
+            q.add(name)
+            age = limit
+    return age
 
 
 def advice(family: str, qualifiers: Iterable[str], age: str | None, labelling: str | None = None) -> str:
