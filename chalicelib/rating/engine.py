@@ -47,6 +47,7 @@ from chalicelib.rating.model import (
 RULES = Path(__file__).with_name("rules.json")
 PROJECT_ID = re.compile(r"^[a-z][a-z0-9_]*(?:\.[a-z0-9_]+)*$")
 CUE = "cue."
+WEAK_APPROVAL = "cue.approved~weak"  # "cool", "попробуй": approve only two together
 NEAR = 2  # lines either side of a hit where a cue counts as "near"
 CONDEMN_NEAR = 4  # condemnation and consequences may come a few lines later
 MAX_TERMS = 8
@@ -169,6 +170,12 @@ def _near(lines: Iterable[int], cue_lines: list[int], near: int = NEAR) -> bool:
     return False
 
 
+def _count_near(lines: Iterable[int], cue_lines: list[int], near: int = NEAR) -> int:
+    """How many cue lines sit within ``near`` lines of one of the lines."""
+    wanted = sorted(lines)
+    return sum(1 for c in cue_lines if _near([c], wanted, near))
+
+
 @dataclass
 class _Survey:
     scenes: dict[int, _Scene]
@@ -230,7 +237,8 @@ def rate(document: Any, catalog: Sequence[Category], lexicons: Any = None) -> Ra
             # "my boy", "девочка моя" in speech are address; a minor counts where the action shows one
             # (or where the script introduced the speaker as under 18: ``_minor_characters``).
             if not hit.negated and not (hit.lexicon == "cue.minor" and hit.kind == SPOKEN):
-                scene.cues[hit.lexicon].append(hit.line)
+                weak = hit.lexicon == "cue.approved" and hit.intensity == 1
+                scene.cues[WEAK_APPROVAL if weak else hit.lexicon].append(hit.line)
             continue
         if hit.lexicon in r.context and not hit.negated:
             scene.cues["context"].append(hit.line)
@@ -372,12 +380,13 @@ def _draft(group: _Group, scene: _Scene, r: Rules) -> _Draft | None:
         points += 1
         q.add("naturalistic")
     # Approval lexicons, slurs and calls to violence express the stance themselves.
-    # One slur in a character's mouth characterises the speaker; a scene that repeats them takes a stance.
+    # A slur in a character's mouth characterises the speaker; the scene takes a stance only when slurs are frequent.
     inherent = (any(h.lexicon.endswith(".approval") and h.intensity == 3 for h in hits)
                 or (any(h.lexicon in r.stance and h.intensity == 3 for h in hits)
-                    and sum(1 for h in hits if h.intensity == 3) >= 2))
+                    and sum(1 for h in hits if h.intensity == 3) >= max(2, -(-scene.words // 500))))
     weighs_approval = bool(fam.get("promotion")) or fam_name in APPROVAL_FAMILIES
-    if inherent or (weighs_approval and _near(lines, cues.get("cue.approved", []))):
+    if inherent or (weighs_approval and (_near(lines, cues.get("cue.approved", []))
+                                         or _count_near(lines, cues.get(WEAK_APPROVAL, [])) >= 2)):
         points += 1
         q.add("approved")
     if _near(lines, cues.get("cue.condemned", []), CONDEMN_NEAR):
@@ -473,6 +482,9 @@ def _finding(d: _Draft, r: Rules) -> Finding | None:
             and (intensity < 3 or d.family not in PROHIBITED_AS_SUCH | {"sexual_violence"})):
         severity, age = "none", None
         q.add("below_threshold")  # listed: e.g. blood that is not naturalistic violence
+    if d.family == "instructions" and severity != "none" and len({h.term for h in d.hits}) < 2:
+        severity, age = "none", None  # "step by step", "hide the body" alone name a method, they do not teach one
+        q.add("below_threshold")
     if severity == "none" and not q & {"negated_only", "below_threshold"}:
         return None
     sexual_act = any(
