@@ -170,10 +170,13 @@ def _near(lines: Iterable[int], cue_lines: list[int], near: int = NEAR) -> bool:
     return False
 
 
-def _count_near(lines: Iterable[int], cue_lines: list[int], near: int = NEAR) -> int:
-    """How many cue lines sit within ``near`` lines of one of the lines."""
-    wanted = sorted(lines)
-    return sum(1 for c in cue_lines if _near([c], wanted, near))
+def _together_near(lines: Iterable[int], cue_lines: list[int], near: int = NEAR) -> bool:
+    """Whether two cues sit within ``near`` lines of the same line."""
+    for line in lines:
+        k = bisect_left(cue_lines, line - near)
+        if k + 1 < len(cue_lines) and cue_lines[k + 1] <= line + near:
+            return True
+    return False
 
 
 @dataclass
@@ -386,7 +389,7 @@ def _draft(group: _Group, scene: _Scene, r: Rules) -> _Draft | None:
                     and sum(1 for h in hits if h.intensity == 3) >= max(2, -(-scene.words // 500))))
     weighs_approval = bool(fam.get("promotion")) or fam_name in APPROVAL_FAMILIES
     if inherent or (weighs_approval and (_near(lines, cues.get("cue.approved", []))
-                                         or _count_near(lines, cues.get(WEAK_APPROVAL, [])) >= 2)):
+                                         or _together_near(lines, cues.get(WEAK_APPROVAL, [])))):
         points += 1
         q.add("approved")
     if _near(lines, cues.get("cue.condemned", []), CONDEMN_NEAR):
