@@ -384,12 +384,14 @@ def _draft(group: _Group, scene: _Scene, r: Rules) -> _Draft | None:
         q.add("naturalistic")
     # Approval lexicons, slurs and calls to violence express the stance themselves.
     # A slur in a character's mouth characterises the speaker; the scene takes a stance only when slurs are frequent.
-    inherent = (any(h.lexicon.endswith(".approval") and h.intensity == 3 for h in hits)
+    # One "make them pay" may be about money; approval that is repeated or echoed by a cue is a stance.
+    approving = sum(1 for h in hits if h.lexicon.endswith(".approval") and h.intensity == 3)
+    cued = _near(lines, cues.get("cue.approved", [])) or _together_near(lines, cues.get(WEAK_APPROVAL, []))
+    inherent = (approving >= 2 or (approving == 1 and cued)
                 or (any(h.lexicon in r.stance and h.intensity == 3 for h in hits)
                     and sum(1 for h in hits if h.intensity == 3) >= max(2, -(-scene.words // 500))))
     weighs_approval = bool(fam.get("promotion")) or fam_name in APPROVAL_FAMILIES
-    if inherent or (weighs_approval and (_near(lines, cues.get("cue.approved", []))
-                                         or _together_near(lines, cues.get(WEAK_APPROVAL, [])))):
+    if inherent or (weighs_approval and cued):
         points += 1
         q.add("approved")
     if _near(lines, cues.get("cue.condemned", []), CONDEMN_NEAR):
