@@ -92,12 +92,15 @@ def play_text(tei: bytes) -> str:
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--mirrors", default="/work/.mirror", help="where dracor-org+<corpus>dracor/repo live")
+    parser.add_argument("--catalog", choices=("default", "studio"), default="default",
+                        help="the project's catalog or the client's workbook (../shared/data/classification_events.xlsx)")
     parser.add_argument("--show", action="store_true", help="the findings that set each rating")
     parser.add_argument("--split", choices=("tuned", "holdout", "fresh", "all"), default="all",
                         help="the first plays, the second (both used in the calibration), the fresh ones, or all")
     args = parser.parse_args()
-    source = json.loads((ROOT / "infra/catalog/default_catalog.json").read_text())
-    catalog = [Category.from_entry(e) for e in source["violations"]]
+    from bench.analyze_eval import client_catalog, default_catalog
+
+    catalog = client_catalog() if args.catalog == "studio" else default_catalog()
     inside = total = 0
     sets = {"tuned": [BANDS], "holdout": [HOLDOUT], "fresh": [FRESH], "all": [BANDS, HOLDOUT, FRESH]}[args.split]
     for corpus, plays in ((c, p) for bands in sets for c, p in bands.items()):

@@ -339,6 +339,11 @@ def _distinct(hits: list[Any]) -> list[Any]:
     return list(best.values())
 
 
+def _dense(count: int, words: int) -> bool:
+    """Two or more hits that make up 4 % of the scene's words."""
+    return count >= 2 and count * 100 >= 4 * max(words, 1)
+
+
 def _draft(group: _Group, scene: _Scene, r: Rules) -> _Draft | None:
     category = group.owner.category
     context_needed = any(lx in r.context for lx in category.lexicons)
@@ -371,7 +376,7 @@ def _draft(group: _Group, scene: _Scene, r: Rules) -> _Draft | None:
         q.add("frequent")
     if evidence >= max(6, -(-scene.words // 250)):
         points += 1
-    if evidence >= 2 and evidence * 100 >= 4 * max(scene.words, 1):
+    if _dense(evidence, scene.words):
         points += 1
         q.add("dense")
     # Naturalism is a way of showing: a cue beside an action line, or two strong words shown there.
@@ -383,13 +388,13 @@ def _draft(group: _Group, scene: _Scene, r: Rules) -> _Draft | None:
         points += 1
         q.add("naturalistic")
     # Approval lexicons, slurs and calls to violence express the stance themselves.
-    # A slur in a character's mouth characterises the speaker; the scene takes a stance only when slurs are frequent.
+    # A slur in a character's mouth characterises the speaker; the scene takes a stance only when slurs are dense.
     # One "make them pay" may be about money; approval that is repeated or echoed by a cue is a stance.
     approving = sum(1 for h in hits if h.lexicon.endswith(".approval") and h.intensity == 3)
     cued = _near(lines, cues.get("cue.approved", [])) or _together_near(lines, cues.get(WEAK_APPROVAL, []))
     inherent = (approving >= 2 or (approving == 1 and cued)
                 or (any(h.lexicon in r.stance and h.intensity == 3 for h in hits)
-                    and sum(1 for h in hits if h.intensity == 3) >= max(2, -(-scene.words // 500))))
+                    and _dense(sum(1 for h in hits if h.intensity == 3), scene.words)))
     weighs_approval = bool(fam.get("promotion")) or fam_name in APPROVAL_FAMILIES
     if inherent or (weighs_approval and cued):
         points += 1
@@ -487,8 +492,10 @@ def _finding(d: _Draft, r: Rules) -> Finding | None:
             and (intensity < 3 or d.family not in PROHIBITED_AS_SUCH | {"sexual_violence"})):
         severity, age = "none", None
         q.add("below_threshold")  # listed: e.g. blood that is not naturalistic violence
-    if d.family == "instructions" and severity != "none" and len({h.term for h in d.hits}) < 2:
-        severity, age = "none", None  # "step by step", "hide the body" alone name a method, they do not teach one
+    if d.family in ("instructions", "minors") and severity != "none" and len({h.term for h in d.hits}) < 2:
+        # "step by step", "hide the body" alone name a method, they do not teach one; one phrase about a
+        # child ("продал ... детям") is not the data that identifies a victim
+        severity, age = "none", None
         q.add("below_threshold")
     if severity == "none" and not q & {"negated_only", "below_threshold"}:
         return None
