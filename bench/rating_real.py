@@ -9,12 +9,11 @@ parentheses), read and rated with the default catalog. Run: python -m bench.rati
 from __future__ import annotations
 
 import argparse
-import json
 import re
 import subprocess
 from pathlib import Path
 
-from chalicelib.rating import Category, rate
+from chalicelib.rating import rate
 from chalicelib.reading import read
 
 ROOT = Path(__file__).resolve().parent.parent

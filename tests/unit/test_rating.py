@@ -212,3 +212,74 @@ def test_studio_categories_that_need_a_context_or_a_condition(studio: list[Categ
     promoted = {f.category for f in counted(rated(
         heading(1) + "ВАСЯ\nПей водку, это круто! Настоящий мужик пьёт до дна!\nОни пьют водку.\n", studio))}
     assert "7" in plain and "25" not in plain and {"7", "25"} <= promoted
+
+
+# --- Calibration on real plays: describing is not depicting (docs/NOTES.md, "Rating calibration") ---
+
+def play(*acts: str) -> str:
+    """A play as DraCor's plain text gives it: act headings, a speaker's cue line, speech."""
+    return "".join(f"\nДЕЙСТВИЕ {n}\n\n" + body for n, body in enumerate(acts, 1))
+
+
+def test_drinking_only_talked_about_is_capped_at_12_and_shown_with_approval_is_not() -> None:
+    talk = "ГАЕВ\nВыпьем шампанского! Я пил вчера коньяк и водку, и сегодня выпью.\n\n" * 8
+    spoken = counted(rated(play(talk)), "alcohol")
+    assert spoken and max(f.age for f in spoken) == "12+" and "spoken_only" in spoken[0].qualifiers
+    promoted = rated(heading(1, "БАР") + "Они пьют водку стаканами и смеются.\nМАКС\n"
+                     "Пей! Это круто, лучшее в жизни, все так делают!\n")
+    assert promoted.rating == "18+"
+
+
+def test_a_threat_in_a_quarrel_is_described_violence_and_a_shown_fight_is_not_capped() -> None:
+    quarrel = "ЛОМОВ\nЗамолчи, а то я подстрелю тебя из ружья! Убью! Застрелю, как куропатку!\n\n" * 6
+    spoken = counted(rated(play(quarrel)), "violence")
+    assert spoken and all(f.age in ("6+", "12+") for f in spoken)
+    fight = ("(Ломов бьёт его ножом в живот, тот падает; Ломов бьёт его снова и снова, убивает.)\n"
+             "ЛОМОВ\nЗамолчи, а то я подстрелю тебя из ружья! Убью! Застрелю!\n\n") * 6
+    shown = counted(rated(play(fight)), "violence")
+    assert shown and "spoken_only" not in shown[0].qualifiers and max(f.age for f in shown) == "16+"
+
+
+def test_gore_words_in_speech_are_not_naturalism_but_in_action_lines_they_are() -> None:
+    spoken = rated(play("ВЕДЬМА\nВ котёл кишки и мозги, и кровь, и внутренности, и гной!\n\n"))
+    assert all("naturalistic" not in f.qualifiers for f in spoken.findings)
+    shown = rated(heading(1, "ПОДВАЛ") + "Крупным планом: кровь хлещет из раны, кишки вываливаются на пол.\n")
+    assert any("naturalistic" in f.qualifiers for f in shown.findings) and shown.rating == "18+"
+
+
+def test_weak_words_however_many_make_only_the_lowest_listed_age() -> None:
+    fools = play("ШУТ\nДурак ты, дурак! Сам дурак! Дураки все, идиоты и болваны!\n\n" * 20)
+    coarse = counted(rated(fools), "language")
+    assert coarse and all(f.age == "12+" for f in coarse)
+    assert any("mild_words" in f.qualifiers for f in coarse)
+
+
+def test_one_weak_approval_word_does_not_approve_and_two_together_do() -> None:
+    envy = rated(heading(1) + "ОН\nЯ завидую ему. Он пьёт коньяк и водку каждый день.\n")
+    assert all("approved" not in f.qualifiers for f in envy.findings)
+    pair = rated(heading(1) + "ОН\nПопробуй водку, это круто! Пей коньяк.\n")
+    assert any("approved" in f.qualifiers for f in counted(pair, "alcohol"))
+
+
+def test_a_named_method_is_not_instructions_but_two_method_terms_are() -> None:
+    named = rated(heading(1) + "ОН\nНадо спрятать труп.\n")
+    assert all(f.age != "18+" for f in named.findings if f.family == "instructions")
+    taught = rated(heading(1) + "ОН\nСлушай, вот как сделать бомбу: селитра и сахар. А потом замести следы.\n")
+    assert any(f.family == "instructions" and f.age == "18+" for f in taught.findings)
+
+
+def test_slurs_in_a_long_speech_characterise_the_speaker_and_dense_ones_take_a_stance() -> None:
+    filler = "Денег нет, а долги растут, и все кругом требуют своего, и некому помочь. " * 60
+    speech = rated(play(f"РАСПЛЮЕВ\n{filler} Ступай к жиду, к хохлу, к жиду. {filler}\n\n"))
+    assert all(f.age != "18+" for f in speech.findings if f.family == "hate")
+    dense = rated(heading(1, "РЫНОК") + "СКИНХЕД\nПонаехали тут, чурки! Убирайтесь в свою страну, чурки!\n")
+    assert dense.rating == "18+"
+
+
+def test_in_a_play_pervasive_means_a_third_of_the_pages_not_three_of_four_acts() -> None:
+    filler = "ГОСТЬ\n" + "Погода нынче хорошая, и сад цветёт, и все мы рады друг другу. " * 40 + "\n\n"
+    one_drink = "ГАЕВ\nВыпьем шампанского!\n\n"
+    sparse = rated(play(*(one_drink + filler * 3 for _ in range(4))))
+    assert all("pervasive" not in f.qualifiers for f in counted(sparse, "alcohol"))
+    dense = rated(play(*((one_drink + filler) * 3 for _ in range(4))))
+    assert any("pervasive" in f.qualifiers for f in counted(dense, "alcohol"))
