@@ -41,17 +41,9 @@ _PLAY = re.compile(
     rf"^(?:(?P<kw>{_ACT}|{_SCENE})\s+(?P<num>{_WORDNUM})|(?P<numb>[^\W\d_]+)\s+(?P<kwb>{_ACT}|{_SCENE}))"
     rf"(?:\s*[.,:;—–-]?\s*(?:(?P<kw2>{_SCENE})\s+(?P<num2>{_WORDNUM})|(?P<num2b>[^\W\d_]+)\s+(?P<kw2b>{_SCENE})))?"
     r"(?P<rest>\W.*)?$", re.I)
-_PLAY_WORDS = ("действие", "акт", "act", "явление", "сцена", "картина", "scene", "пролог", "эпилог", "prologue",
-               "epilogue")
-
-
-def _play_hint(text: str) -> bool:
-    """Cheap test before _PLAY and _BOOKEND: one of their keywords starts the first or second word."""
-    low = text[:60].lower()
-    if low.startswith(_PLAY_WORDS):
-        return True
-    space = low.find(" ")
-    return space > 0 and low.startswith(_PLAY_WORDS, space + 1)
+# Cheap test before _PLAY and _BOOKEND: one of their keywords starts the first or second word.
+_PLAY_HINT = re.compile(r"(?:\S+ )?(?:действие|акт|act|явление|сцена|картина|scene|пролог|эпилог|prologue|epilogue)",
+                        re.I)
 
 
 _BOOKEND = re.compile(r"^(?:ПРОЛОГ|ЭПИЛОГ|PROLOGUE|EPILOGUE)(?:\W.{0,80})?$", re.I)
@@ -138,7 +130,7 @@ def heading(text: str) -> tuple[str, str | None, int | None, int | None] | None:
             m = _NUMBERED_SLUG.match(text)
             if m:
                 return "scene", m.group("n1"), None, None
-    if len(text) <= 120 and _play_hint(text):
+    if len(text) <= 120 and _PLAY_HINT.match(text):
         m = _PLAY.match(text)
         if m:
             kw = m.group("kw") or m.group("kwb")
