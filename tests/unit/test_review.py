@@ -406,3 +406,26 @@ def test_a_large_workbook_is_built_by_the_queue_then_served_from_s3(http, aws, m
     http.http.patch(f"/files/{file_id}", headers=auth("uploader"), body=json.dumps({"target_audience": "18+"}))
     assert get(http, f"/files/{file_id}/report?format=xlsx", Accept=XLSX).status_code == 202
     assert report.store_workbook(file_id, key) == "stale"
+
+
+def test_an_analyzers_control_characters_and_formulas_cannot_break_or_arm_the_workbook(http, aws) -> None:
+    """An analyzer's excerpt is its own text: control characters a worksheet cannot hold made the
+    owner's xlsx report a 500 (openpyxl's IllegalCharacterError), and a formula or a tab/CR-led
+    one must come out as text."""
+    from openpyxl import load_workbook
+
+    file_id = upload(http, aws, b"\x00" * 64, kind="video", content_type="video/mp4", filename="clip.mp4")
+    key = body(get(http, f"/files/{file_id}/refer"))["key"]
+    assert http.http.get(f"/download/{key}", headers=auth("analyzer", "acme-ai")).status_code == 302
+    document = json.loads(json.dumps(EXAMPLE))
+    document["findings"][0].update(excerpt="кровь\x01\x0b\x1fна полу", scene_heading='=HYPERLINK("http://x.example")')
+    document["findings"][1].update(excerpt="\t=1+1", advice="\r@SUM(A1)")
+    posted = http.http.post(f"/download/{key}", headers=auth("analyzer", "acme-ai"), body=json.dumps(document))
+    assert posted.status_code == 201, posted.body
+    deliver(http, aws, {"action": "ingest", "file_id": file_id, "analyzer": "acme-ai"})
+    response = get(http, f"/files/{file_id}/report?format=xlsx", Accept=XLSX)
+    assert response.status_code == 200, response.body
+    rows = list(load_workbook(io.BytesIO(response.body))["Findings by scene"].iter_rows(values_only=True))
+    cells = [str(c) for row in rows[1:] for c in row if isinstance(c, str)]
+    assert "кровь\ufffd\ufffd\ufffdна полу" in cells
+    assert {"'=HYPERLINK(\"http://x.example\")", "'\t=1+1", "'\r@SUM(A1)"} <= set(cells)
