@@ -209,6 +209,22 @@ def test_comments_page_findings_first_then_posts_and_analyzers_need_a_download(h
     assert get(http, f"/files/{file_id}/comments", sub="someone-else").status_code == 404
 
 
+@pytest.mark.parametrize(("path", "sent"), [
+    ("comments", {"text": "   \n\t "}), ("comments", {"text": "ok\x1b[2J"}), ("comments", {"text": "ok\x00"}),
+    ("comments", {"text": "ok", "scene": "1\x07"}), ("comments", {"text": "ok", "category": "a\x85b"}),
+    ("recommendation", {"text": " "}), ("recommendation", {"text": "fine\x08"})])
+def test_peoples_text_must_say_something_and_hold_no_control_characters(http, aws, path: str, sent: dict) -> None:
+    """A blank comment or conclusion says nothing; a terminal escape or NUL in it reached every
+    reader of the file (console, CLI, the analyzers' listing). Line breaks and tabs inside stay."""
+    file_id = upload(http, aws)
+    refused = http.http.post(f"/files/{file_id}/{path}", headers=auth("uploader"), body=json.dumps(sent))
+    assert refused.status_code == 422, refused.body
+    fine = http.http.post(f"/files/{file_id}/{path}", headers=auth("uploader"),
+                          body=json.dumps({"text": "Сцена 1:\n\tслишком подробно.", "scene": "", "category": ""}
+                                          if path == "comments" else {"text": "Годится\nдля 12+."}))
+    assert fine.status_code in (200, 201), fine.body
+
+
 def test_the_xlsx_report_opens_and_holds_the_findings(http, aws) -> None:
     from openpyxl import load_workbook
 
