@@ -21,6 +21,7 @@ from chalicelib.status import FileStatus, guarded_update
 from chalicelib.uploads.models import FileRow
 
 MAX_COMMENTS = 10_000  # per file: bounds every read that merges them
+PEOPLES_RESERVE = 1_000  # of those, kept for people: analyzers (up to 10 a key) cannot use up the owner's
 PHASES = (FINDING, COMMENT)
 RECOMMENDATION_BUDGET = 4_000_000  # bytes of Lambda payload for the merged items
 
@@ -66,10 +67,10 @@ def post(row: FileRow, principal: Principal, source: str, body: dict[str, Any]) 
         if finding is None:
             raise Unprocessable("the file has no finding with this id", {"finding_id": body["finding_id"]},
                                 code="no_such_finding")
-    limit = MAX_COMMENTS
+    limit = MAX_COMMENTS if source == "user" else MAX_COMMENTS - PEOPLES_RESERVE
     if not guarded_update(row, [FileRow.comment_count.add(1)],
                           FileRow.comment_count.does_not_exist() | (FileRow.comment_count < limit)):
-        raise TooManyComments(f"a file holds at most {limit} comments")
+        raise TooManyComments(f"a file holds at most {limit} comments" + ("" if source == "user" else " from analyzers"))
     stamp = iso(now())
     comment_id = new_id()
     number = int(row.comment_count)  # this comment's place: the update above returned the new count

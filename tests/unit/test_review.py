@@ -445,3 +445,21 @@ def test_an_analyzers_control_characters_and_formulas_cannot_break_or_arm_the_wo
     cells = [str(c) for row in rows[1:] for c in row if isinstance(c, str)]
     assert "кровь\ufffd\ufffd\ufffdна полу" in cells
     assert {"'=HYPERLINK(\"http://x.example\")", "'\t=1+1", "'\r@SUM(A1)"} <= set(cells)
+
+
+def test_analyzers_cannot_use_up_the_owners_comments(http, aws, monkeypatch) -> None:
+    """Any analyzer that downloaded the file may comment: a flood of theirs once filled the file's
+    10,000 and the owner could not comment (409) any more. People keep a reserve of their own."""
+    from chalicelib.review import comments
+
+    monkeypatch.setattr(comments, "MAX_COMMENTS", 5)
+    monkeypatch.setattr(comments, "PEOPLES_RESERVE", 2)
+    file_id = upload(http, aws)
+    analyze(http, aws, file_id)  # the built-in analyzer downloaded it: it may comment
+
+    def post(role: str, sub: str) -> int:
+        return http.http.post(f"/files/{file_id}/comments", headers=auth(role, sub),
+                              body=json.dumps({"text": "ещё"})).status_code
+
+    assert [post("analyzer", rules.BUILTIN_SUB) for _ in range(4)] == [201, 201, 201, 409]
+    assert [post("uploader", "unit-uploader") for _ in range(3)] == [201, 201, 409]
