@@ -258,6 +258,8 @@ def rerate(file_id: str, run: int) -> str:
         return "skipped"
     if row.rated_run is not None and int(row.rated_run) >= run:
         return "done"
+    if int(row.analysis_run or 0) > run:  # a later run is asked for: that one does the work, once
+        return "superseded"
     cat = catalog()
     builtin = _result(file_id, rules.BUILTIN_SUB)
     if builtin is not None and row.kind in READABLE_KINDS:

@@ -338,6 +338,25 @@ def test_a_reanalysis_reruns_against_todays_catalog_without_going_backwards(http
         catalog.replace("substances.tobacco", entry)
 
 
+def test_a_burst_of_reanalysis_requests_reads_the_script_once(http, aws, monkeypatch) -> None:
+    """Each POST /analysis queues a run; every queued run used to read and rate the whole upload
+    again (up to 50 MiB and minutes of a 1 GB Lambda each): 20 clicks, 20 full analyses. A run
+    that a later one supersedes now does nothing; the latest does the work once."""
+    file_id = upload(http, aws)
+    analyze(http, aws, file_id)
+    runs = [body(http.http.post(f"/files/{file_id}/analysis", headers=auth("uploader")))["analysis_run"]
+            for _ in range(5)]
+    assert runs == [1, 2, 3, 4, 5]
+    import chalicelib.reading
+
+    reads = []
+    real = chalicelib.reading.read
+    monkeypatch.setattr(chalicelib.reading, "read", lambda *a, **k: reads.append(1) or real(*a, **k))
+    pipeline.handle(json.dumps({"action": "rerate", "file_id": file_id, "run": run}) for run in runs)
+    assert len(reads) == 1
+    assert int(FileRow.get(file_id, consistent_read=True).rated_run) == 5
+
+
 def test_the_worst_report_stays_under_6_mb_and_says_it_was_cut() -> None:
     """20,000 findings with every text at its bound: the JSON stays under the limit."""
     from chalicelib.payload import LAMBDA_PAYLOAD_LIMIT, response_cost
