@@ -443,6 +443,23 @@ def test_a_large_workbook_is_built_by_the_queue_then_served_from_s3(http, aws, m
     assert report.store_workbook(file_id, key) == "stale"
 
 
+def test_polling_for_a_large_workbook_queues_one_build(http, aws, monkeypatch, clock: SettableClock) -> None:
+    """The 202 tells the client to ask again in 5 s; each ask used to queue another build of the
+    whole workbook (19 s for 20,000 findings), so polling, or a script hammering the route,
+    multiplied the work. One build is queued per workbook state (again only if it got lost)."""
+    file_id = upload(http, aws)
+    analyze(http, aws, file_id)
+    monkeypatch.setattr(report, "LARGE_WORKBOOK", 1)
+    sent: list[dict[str, Any]] = []
+    monkeypatch.setattr(pipeline, "_send", lambda messages: sent.extend(messages))
+    for _ in range(5):
+        assert get(http, f"/files/{file_id}/report?format=xlsx", Accept=XLSX).status_code == 202
+    assert [m["action"] for m in sent] == ["workbook"]
+    clock.advance(pipeline.WORKBOOK_RETRY_AFTER + 1)  # the build never came: one more request goes
+    assert get(http, f"/files/{file_id}/report?format=xlsx", Accept=XLSX).status_code == 202
+    assert len(sent) == 2 and sent[0] == sent[1]
+
+
 def test_an_analyzers_control_characters_and_formulas_cannot_break_or_arm_the_workbook(http, aws) -> None:
     """An analyzer's excerpt is its own text: control characters a worksheet cannot hold made the
     owner's xlsx report a 500 (openpyxl's IllegalCharacterError), and a formula or a tab/CR-led
