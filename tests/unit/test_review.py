@@ -485,11 +485,11 @@ def test_an_analyzers_control_characters_and_formulas_cannot_break_or_arm_the_wo
 
 def test_analyzers_cannot_use_up_the_owners_comments(http, aws, monkeypatch) -> None:
     """Any analyzer that downloaded the file may comment: a flood of theirs once filled the file's
-    10,000 and the owner could not comment (409) any more. People keep a reserve of their own."""
+    10,000 and the owner could not comment (409) any more. Analyzers have a smaller cap of their own."""
     from chalicelib.review import comments
 
     monkeypatch.setattr(comments, "MAX_COMMENTS", 5)
-    monkeypatch.setattr(comments, "PEOPLES_RESERVE", 2)
+    monkeypatch.setattr(comments, "MAX_AI_COMMENTS", 3)
     file_id = upload(http, aws)
     analyze(http, aws, file_id)  # the built-in analyzer downloaded it: it may comment
 
