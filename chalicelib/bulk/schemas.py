@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Annotated, Literal, Optional
 
-from pydantic import BaseModel, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StringConstraints, field_validator, model_validator
 
-from chalicelib.uploads.schemas import FileCreate, Sha256, Strict, UploadPlan
+from chalicelib.uploads.schemas import FileCreate, Sha256, Strict, UploadPlan, has_hidden_characters
 
 MAX_ITEMS = 1000
 MAX_ACCOUNTS = 100
@@ -22,6 +22,14 @@ class BulkItem(FileCreate):
 class BulkCreate(Strict):
     name: Annotated[str, StringConstraints(min_length=1, max_length=200, strip_whitespace=True)]
     items: list[BulkItem] = Field(min_length=1, max_length=MAX_ITEMS)
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, value: str) -> str:
+        """Shown in the console, the CLI and the report's download name, like a file's name."""
+        if has_hidden_characters(value):
+            raise ValueError("a task name without control characters or direction overrides")
+        return value
 
     @model_validator(mode="after")
     def _few_accounts(self) -> "BulkCreate":

@@ -16,6 +16,7 @@ from typing import Any
 
 from chalicelib import auth
 from chalicelib.errors import ApiError
+from chalicelib.ids import is_id
 from chalicelib.observability import count
 from chalicelib.realtime import push, store, topics
 from chalicelib.realtime.messages import error
@@ -57,9 +58,15 @@ def _parse(body: str) -> dict[str, Any] | None:
         return None
     try:
         data = json.loads(body)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: "[[[[..." nested past the parser's depth
         return None
     return data if isinstance(data, dict) else None
+
+
+def _echo(ident: str) -> str:
+    """The id as the reply may repeat it: short, and valid UTF-8 (JSON lets a client send a lone
+    surrogate, which no frame can carry back)."""
+    return ident[:64].encode("utf-8", "replace").decode("utf-8")
 
 
 def _handle(connection_id: str, body: str) -> dict[str, Any] | None:
@@ -80,7 +87,9 @@ def _handle(connection_id: str, body: str) -> dict[str, Any] | None:
         return error("bad_request", "name exactly one of 'file_id' or 'task_id'")
     field, kind = named[0]
     ident = data[field]
-    about = {field: ident[:64]}
+    about = {field: _echo(ident)}
+    if not is_id(ident):  # checked before any storage: nothing was ever subscribed under another key
+        return error("not_found", f"no such {kind}", **about)
     topic = topics.topic(kind, ident)
     if action == "unsubscribe":
         store.unsubscribe(row, topic)

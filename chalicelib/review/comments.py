@@ -21,6 +21,9 @@ from chalicelib.status import FileStatus, guarded_update
 from chalicelib.uploads.models import FileRow
 
 MAX_COMMENTS = 10_000  # per file: bounds every read that merges them
+# Of those, analyzers' (any that downloaded the file, 10 a key, more after re-issues): they cannot
+# use up the owner's comments, nor weigh down every report read with 9,000 texts of 4,000 characters.
+MAX_AI_COMMENTS = 1_000
 PHASES = (FINDING, COMMENT)
 RECOMMENDATION_BUDGET = 4_000_000  # bytes of Lambda payload for the merged items
 
@@ -67,8 +70,14 @@ def post(row: FileRow, principal: Principal, source: str, body: dict[str, Any]) 
             raise Unprocessable("the file has no finding with this id", {"finding_id": body["finding_id"]},
                                 code="no_such_finding")
     limit = MAX_COMMENTS
-    if not guarded_update(row, [FileRow.comment_count.add(1)],
-                          FileRow.comment_count.does_not_exist() | (FileRow.comment_count < limit)):
+    actions = [FileRow.comment_count.add(1)]
+    room = FileRow.comment_count.does_not_exist() | (FileRow.comment_count < limit)
+    if source == "ai":
+        actions.append(FileRow.ai_comment_count.add(1))
+        room &= FileRow.ai_comment_count.does_not_exist() | (FileRow.ai_comment_count < MAX_AI_COMMENTS)
+    if not guarded_update(row, actions, room):
+        if source == "ai" and int(row.comment_count or 0) < limit:
+            raise TooManyComments(f"analyzers may post at most {MAX_AI_COMMENTS} comments on a file")
         raise TooManyComments(f"a file holds at most {limit} comments")
     stamp = iso(now())
     comment_id = new_id()

@@ -6,7 +6,9 @@ conclusion and one ingestion mark per analyzer. Sort keys say what a row is:
 - ``C#<n>``: the file's n-th comment (n from an atomic counter on the files row), from a person
   (``user``) or an analyzer (``ai``), so they list in the order they came;
 - ``M#<analyzer>``: which result of that analyzer (sha256) is written, for which run;
-- ``CONCLUSION``: the owner's conclusion text for the recommendation.
+- ``CONCLUSION``: the owner's conclusion text for the recommendation;
+- ``W#<workbook key>``: when a large report workbook was last asked of the analysis queue
+  (``pipeline.request_workbook``: one build per report state, not one per poll).
 
 All reads are per file (a Query on the partition), so one table serves them all.
 """

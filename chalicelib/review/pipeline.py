@@ -69,9 +69,29 @@ def result_stored(file_id: str, analyzer: str) -> None:
     _send([{"action": "ingest", "file_id": file_id, "analyzer": analyzer}])
 
 
-def request_workbook(file_id: str, key: str) -> None:
-    """A large report workbook is built here, not in the API's request (see ``report.workbook``)."""
+WORKBOOK_RETRY_AFTER = 600  # s: a request older than this (its build failed or was lost) may be sent again
+
+
+def request_workbook(file_id: str, key: str) -> bool:
+    """A large report workbook is built here, not in the API's request (see ``report.workbook``).
+
+    Sent once per workbook state: the client polls the route every 5 s until the object exists,
+    and every poll asking again would queue one more 20-second build. A marker in the file's
+    findings partition (``W#<key>``, conditional put) lets only the first request through, and
+    one again once the last is ``WORKBOOK_RETRY_AFTER`` old. True when this call sent it."""
+    from chalicelib.db import dynamodb
+
+    ddb = dynamodb()
+    at = now()
+    try:
+        ddb.put_item(TableName=settings().findings_table,
+                     Item={"file_id": {"S": file_id}, "sk": {"S": f"W#{key}"}, "requested_at": {"N": str(at)}},
+                     ConditionExpression="attribute_not_exists(sk) OR requested_at < :stale",
+                     ExpressionAttributeValues={":stale": {"N": str(at - WORKBOOK_RETRY_AFTER)}})
+    except ddb.exceptions.ConditionalCheckFailedException:
+        return False
     _send([{"action": "workbook", "file_id": file_id, "key": key}])
+    return True
 
 
 def request_rerate(row: FileRow) -> dict[str, Any]:
@@ -258,6 +278,8 @@ def rerate(file_id: str, run: int) -> str:
         return "skipped"
     if row.rated_run is not None and int(row.rated_run) >= run:
         return "done"
+    if int(row.analysis_run or 0) > run:  # a later run is asked for: that one does the work, once
+        return "superseded"
     cat = catalog()
     builtin = _result(file_id, rules.BUILTIN_SUB)
     if builtin is not None and row.kind in READABLE_KINDS:

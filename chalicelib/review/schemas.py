@@ -1,15 +1,41 @@
 """Request and response bodies of the rating routes (pydantic)."""
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, Literal, Optional
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints
 
 from chalicelib.ids import Id
 
 Severity = Literal["none", "mild", "moderate", "severe"]
 Audience = Literal["0+", "6+", "12+", "16+", "18+"]
-Short = Annotated[str, StringConstraints(max_length=100)]
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")  # every control but tab and line breaks
+
+
+def _no_controls(value: str) -> str:
+    """People's text holds no control characters, which the console, a terminal and a workbook
+    would each show (or choke on) differently."""
+    if _CONTROL.search(value):
+        raise ValueError("text without control characters (tab and line breaks are fine)")
+    return value
+
+
+def _not_blank(value: str) -> str:
+    if not value.strip():
+        raise ValueError("text that is not only spaces")
+    return value
+
+
+def _text(max_length: int, required: bool = False) -> Any:
+    """A label (empty means none) or, ``required``, a text with something to read."""
+    if required:
+        return Annotated[str, StringConstraints(min_length=1, max_length=max_length), AfterValidator(_no_controls),
+                         AfterValidator(_not_blank)]
+    return Annotated[str, StringConstraints(max_length=max_length), AfterValidator(_no_controls)]
+
+
+Short = _text(100)
 
 
 class Strict(BaseModel):
@@ -25,8 +51,8 @@ class CommentIn(Strict):
         None, description="the finding commented on; omit for a free comment")
     category: Optional[Short] = None
     severity: Optional[Severity] = Field(None, description="a person's severity on a finding overrides the AI's")
-    scene: Optional[Annotated[str, StringConstraints(max_length=50)]] = None
-    text: Annotated[str, StringConstraints(min_length=1, max_length=4000)]
+    scene: Optional[_text(50)] = None
+    text: _text(4000, required=True)
 
 
 class CommentOut(BaseModel):
@@ -53,7 +79,7 @@ class CommentQuery(Strict):
 
 
 class ConclusionIn(Strict):
-    text: Annotated[str, StringConstraints(min_length=1, max_length=20_000)]
+    text: _text(20_000, required=True)
 
 
 class Recommendation(BaseModel):

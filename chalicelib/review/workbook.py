@@ -3,24 +3,29 @@ what exceeds the target. openpyxl's write-only mode streams rows (20,000 finding
 from __future__ import annotations
 
 import io
+import re
 from typing import Any
 
 from chalicelib.review import rules
 
 FINDING_COLUMNS = ("scene", "scene_label", "heading", "line", "category", "category_name", "severity", "age",
                    "ai_severity", "qualifiers", "excerpt", "basis", "advice", "id")
-_FORMULA_START = ("=", "+", "-", "@")
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")  # OWASP's list for spreadsheet (CSV) injection
+# Control characters XML 1.0 cannot hold (openpyxl raises on them): an analyzer's excerpt may carry them.
+_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 
 
 CELL_MAX = 1000  # characters a cell shows (basis, advice, headings): bounds the workbook's size and time
 
 
 def _cell(value: Any) -> Any:
-    """Text that a spreadsheet would run as a formula is written as text (a leading apostrophe)."""
+    """Text that a spreadsheet would run as a formula is written as text (a leading apostrophe);
+    characters a worksheet cannot hold become U+FFFD (they would fail the whole workbook)."""
     if isinstance(value, (list, tuple)):
         value = ", ".join(str(v) for v in value)
     if isinstance(value, str):
         value = value if len(value) <= CELL_MAX else value[:CELL_MAX - 1] + "…"
+        value = _ILLEGAL.sub("\ufffd", value)
         if value.startswith(_FORMULA_START):
             return "'" + value
     return value

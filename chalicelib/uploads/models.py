@@ -97,6 +97,7 @@ class FileRow(db.KadrModel):
     analysis_run = NumberAttribute(default=0)  # re-analyses asked for (POST /files/{id}/analysis)
     rated_run = NumberAttribute(null=True)  # the run whose findings are written
     comment_count = NumberAttribute(default=0)
+    ai_comment_count = NumberAttribute(null=True)  # of those, analyzers' (capped apart: chalicelib.review.comments)
     by_owner = ByOwner()
     open_uploads = OpenUploads()
     refer_timers = ReferTimers()

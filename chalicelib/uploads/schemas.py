@@ -37,6 +37,11 @@ PartKey = Annotated[int, BeforeValidator(_part_key), Field(ge=1, le=10000)]
 _BIDI = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 
 
+def has_hidden_characters(text: str) -> bool:
+    """Control characters or direction overrides: what a name must not hold."""
+    return any(unicodedata.category(c) == "Cc" or c in _BIDI for c in text)
+
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -56,7 +61,7 @@ class FileCreate(Strict):
     def _plain_name(cls, value: str) -> str:
         """Keep the base name only; it is metadata, never part of an object key."""
         name = value.replace("\\", "/").rsplit("/", 1)[-1].strip()
-        if not name or name in (".", "..") or any(unicodedata.category(c) == "Cc" or c in _BIDI for c in name):
+        if not name or name in (".", "..") or has_hidden_characters(name):
             raise ValueError("a file name without control characters, direction overrides or path")
         return name
 

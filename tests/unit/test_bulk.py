@@ -213,6 +213,16 @@ def test_bad_bodies_are_refused_before_any_upload(http, aws) -> None:
     assert wrong_type.status_code == 422 and json.loads(wrong_type.body)["error"]["details"][0]["loc"] == ["items", 1]
 
 
+@pytest.mark.parametrize("name", ["bad\x1b[2Jname", "report\u202eslx.exe", "two\nlines"])
+def test_a_task_name_with_control_characters_or_direction_overrides_is_refused(http, aws, name: str) -> None:
+    """The task's name is shown like a file's (console, CLI, the report's download name), and a file
+    name with these is refused already: a terminal escape or a reversed extension must not pass here."""
+    made = http.http.post("/bulk-uploads", headers=auth("uploader"), body=json.dumps(
+        {"name": name, "items": [_item("a.txt", b"x", "a")]}))
+    assert made.status_code == 422, made.body
+    assert json.loads(made.body)["error"]["details"][0]["loc"] == ["name"]
+
+
 def test_retry_and_cancel_with_nothing_to_do_answer_empty_lists(http, aws) -> None:
     owner = auth("uploader", "bulk-idle")
     task = json.loads(http.http.post("/bulk-uploads", headers=owner, body=json.dumps(

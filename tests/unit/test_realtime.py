@@ -200,6 +200,24 @@ def test_a_subscription_with_a_path_or_odd_id_is_not_found(http, gateway) -> Non
     assert all(len(json.dumps(m)) < 200 for m in gateway.sent["c-odd"])  # ids are not echoed at length
 
 
+@pytest.mark.parametrize("body", ["[" * 3000,
+                                  '{"action": "subscribe", "file_id": "\\ud800"}',
+                                  '{"action": "unsubscribe", "task_id": "\\udfff' + "b" * 31 + '"}',
+                                  json.dumps({"action": "unsubscribe", "file_id": "x" * 3000}),
+                                  json.dumps({"action": "unsubscribe", "task_id": ""})])
+def test_hostile_messages_get_an_answer_and_touch_no_storage(http, gateway, body) -> None:
+    """Nesting past the JSON parser's depth, a lone surrogate (valid JSON, not UTF-8) and keys
+    DynamoDB refuses (over 2 KB, empty) are answered, never a handler crash (API Gateway would
+    show the client an internal error); an unsubscribe of what cannot be an id writes nothing."""
+    connect(http, "c-hostile")
+    say(http, "c-hostile", body)
+    reply = gateway.last("c-hostile")
+    assert reply["type"] == "error" and reply["code"] in ("bad_request", "not_found")
+    assert len(json.dumps(reply)) < 200
+    row = store.connection("c-hostile")
+    assert row is not None and not row.topics
+
+
 def test_task_subscriptions_follow_the_pluggable_authorizer(http, gateway, monkeypatch) -> None:
     connect(http, "c-task", sub="bob")
     task = "b" * 32

@@ -209,6 +209,22 @@ def test_comments_page_findings_first_then_posts_and_analyzers_need_a_download(h
     assert get(http, f"/files/{file_id}/comments", sub="someone-else").status_code == 404
 
 
+@pytest.mark.parametrize(("path", "sent"), [
+    ("comments", {"text": "   \n\t "}), ("comments", {"text": "ok\x1b[2J"}), ("comments", {"text": "ok\x00"}),
+    ("comments", {"text": "ok", "scene": "1\x07"}), ("comments", {"text": "ok", "category": "a\x85b"}),
+    ("recommendation", {"text": " "}), ("recommendation", {"text": "fine\x08"})])
+def test_peoples_text_must_say_something_and_hold_no_control_characters(http, aws, path: str, sent: dict) -> None:
+    """A blank comment or conclusion says nothing; a terminal escape or NUL in it reached every
+    reader of the file (console, CLI, the analyzers' listing). Line breaks and tabs inside stay."""
+    file_id = upload(http, aws)
+    refused = http.http.post(f"/files/{file_id}/{path}", headers=auth("uploader"), body=json.dumps(sent))
+    assert refused.status_code == 422, refused.body
+    fine = http.http.post(f"/files/{file_id}/{path}", headers=auth("uploader"),
+                          body=json.dumps({"text": "Сцена 1:\n\tслишком подробно.", "scene": "", "category": ""}
+                                          if path == "comments" else {"text": "Годится\nдля 12+."}))
+    assert fine.status_code in (200, 201), fine.body
+
+
 def test_the_xlsx_report_opens_and_holds_the_findings(http, aws) -> None:
     from openpyxl import load_workbook
 
@@ -322,6 +338,25 @@ def test_a_reanalysis_reruns_against_todays_catalog_without_going_backwards(http
         catalog.replace("substances.tobacco", entry)
 
 
+def test_a_burst_of_reanalysis_requests_reads_the_script_once(http, aws, monkeypatch) -> None:
+    """Each POST /analysis queues a run; every queued run used to read and rate the whole upload
+    again (up to 50 MiB and minutes of a 1 GB Lambda each): 20 clicks, 20 full analyses. A run
+    that a later one supersedes now does nothing; the latest does the work once."""
+    file_id = upload(http, aws)
+    analyze(http, aws, file_id)
+    runs = [body(http.http.post(f"/files/{file_id}/analysis", headers=auth("uploader")))["analysis_run"]
+            for _ in range(5)]
+    assert runs == [1, 2, 3, 4, 5]
+    import chalicelib.reading
+
+    reads = []
+    real = chalicelib.reading.read
+    monkeypatch.setattr(chalicelib.reading, "read", lambda *a, **k: reads.append(1) or real(*a, **k))
+    pipeline.handle(json.dumps({"action": "rerate", "file_id": file_id, "run": run}) for run in runs)
+    assert len(reads) == 1
+    assert int(FileRow.get(file_id, consistent_read=True).rated_run) == 5
+
+
 def test_the_worst_report_stays_under_6_mb_and_says_it_was_cut() -> None:
     """20,000 findings with every text at its bound: the JSON stays under the limit."""
     from chalicelib.payload import LAMBDA_PAYLOAD_LIMIT, response_cost
@@ -406,3 +441,61 @@ def test_a_large_workbook_is_built_by_the_queue_then_served_from_s3(http, aws, m
     http.http.patch(f"/files/{file_id}", headers=auth("uploader"), body=json.dumps({"target_audience": "18+"}))
     assert get(http, f"/files/{file_id}/report?format=xlsx", Accept=XLSX).status_code == 202
     assert report.store_workbook(file_id, key) == "stale"
+
+
+def test_polling_for_a_large_workbook_queues_one_build(http, aws, monkeypatch, clock: SettableClock) -> None:
+    """The 202 tells the client to ask again in 5 s; each ask used to queue another build of the
+    whole workbook (19 s for 20,000 findings), so polling, or a script hammering the route,
+    multiplied the work. One build is queued per workbook state (again only if it got lost)."""
+    file_id = upload(http, aws)
+    analyze(http, aws, file_id)
+    monkeypatch.setattr(report, "LARGE_WORKBOOK", 1)
+    sent: list[dict[str, Any]] = []
+    monkeypatch.setattr(pipeline, "_send", lambda messages: sent.extend(messages))
+    for _ in range(5):
+        assert get(http, f"/files/{file_id}/report?format=xlsx", Accept=XLSX).status_code == 202
+    assert [m["action"] for m in sent] == ["workbook"]
+    clock.advance(pipeline.WORKBOOK_RETRY_AFTER + 1)  # the build never came: one more request goes
+    assert get(http, f"/files/{file_id}/report?format=xlsx", Accept=XLSX).status_code == 202
+    assert len(sent) == 2 and sent[0] == sent[1]
+
+
+def test_an_analyzers_control_characters_and_formulas_cannot_break_or_arm_the_workbook(http, aws) -> None:
+    """An analyzer's excerpt is its own text: control characters a worksheet cannot hold made the
+    owner's xlsx report a 500 (openpyxl's IllegalCharacterError), and a formula or a tab/CR-led
+    one must come out as text."""
+    from openpyxl import load_workbook
+
+    file_id = upload(http, aws, b"\x00" * 64, kind="video", content_type="video/mp4", filename="clip.mp4")
+    key = body(get(http, f"/files/{file_id}/refer"))["key"]
+    assert http.http.get(f"/download/{key}", headers=auth("analyzer", "acme-ai")).status_code == 302
+    document = json.loads(json.dumps(EXAMPLE))
+    document["findings"][0].update(excerpt="кровь\x01\x0b\x1fна полу", scene_heading='=HYPERLINK("http://x.example")')
+    document["findings"][1].update(excerpt="\t=1+1", advice="\r@SUM(A1)")
+    posted = http.http.post(f"/download/{key}", headers=auth("analyzer", "acme-ai"), body=json.dumps(document))
+    assert posted.status_code == 201, posted.body
+    deliver(http, aws, {"action": "ingest", "file_id": file_id, "analyzer": "acme-ai"})
+    response = get(http, f"/files/{file_id}/report?format=xlsx", Accept=XLSX)
+    assert response.status_code == 200, response.body
+    rows = list(load_workbook(io.BytesIO(response.body))["Findings by scene"].iter_rows(values_only=True))
+    cells = [str(c) for row in rows[1:] for c in row if isinstance(c, str)]
+    assert "кровь\ufffd\ufffd\ufffdна полу" in cells
+    assert {"'=HYPERLINK(\"http://x.example\")", "'\t=1+1", "'\r@SUM(A1)"} <= set(cells)
+
+
+def test_analyzers_cannot_use_up_the_owners_comments(http, aws, monkeypatch) -> None:
+    """Any analyzer that downloaded the file may comment: a flood of theirs once filled the file's
+    10,000 and the owner could not comment (409) any more. Analyzers have a smaller cap of their own."""
+    from chalicelib.review import comments
+
+    monkeypatch.setattr(comments, "MAX_COMMENTS", 5)
+    monkeypatch.setattr(comments, "MAX_AI_COMMENTS", 3)
+    file_id = upload(http, aws)
+    analyze(http, aws, file_id)  # the built-in analyzer downloaded it: it may comment
+
+    def post(role: str, sub: str) -> int:
+        return http.http.post(f"/files/{file_id}/comments", headers=auth(role, sub),
+                              body=json.dumps({"text": "ещё"})).status_code
+
+    assert [post("analyzer", rules.BUILTIN_SUB) for _ in range(4)] == [201, 201, 201, 409]
+    assert [post("uploader", "unit-uploader") for _ in range(3)] == [201, 201, 409]
