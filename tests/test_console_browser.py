@@ -347,6 +347,12 @@ def test_a_refused_token_and_a_missing_file_say_what_happened(session: Session, 
     page.goto(api.base + "/#/files/" + "0" * 32)
     page.wait_for_selector("[role=alert] >> text=No such file")
     assert "no such file" in page.inner_text("[role=alert]").lower()  # the API's own error.message
+    # An id from the address bar that is no server id never reaches an API path ("../pages/<id>").
+    requested: list[str] = []
+    page.on("request", lambda r: requested.append(r.url))
+    page.goto(api.base + "/#/files/..%2Fpages%2F" + "0" * 32)
+    page.wait_for_selector("h1 >> text=Not found")
+    assert not [url for url in requested if "/pages/" in url or "%2F" in url], requested
     # A forged token: the API's 401 signs the user out and says why.
     page.evaluate("sessionStorage.setItem('kadr.token', sessionStorage.getItem('kadr.token').slice(0, -4) + 'AAAA')")
     page.goto(api.base + "/#/files")

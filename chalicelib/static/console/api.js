@@ -65,7 +65,9 @@ async function errorOf(response) {
 export async function request(method, path, opts = {}) {
   const headers = { Accept: opts.accept || "application/json", ...(opts.headers || {}) };
   const t = token();
-  if (t && !opts.anonymous) headers.Authorization = `Bearer ${t}`;
+  // The bearer token goes to this API only, whatever absolute URL (a "next" link) is passed in.
+  const own = new URL(url(path), ROOT).origin === new URL(ROOT).origin;
+  if (t && !opts.anonymous && own) headers.Authorization = `Bearer ${t}`;
   let body;
   if (opts.body !== undefined) {
     headers["Content-Type"] = "application/json";

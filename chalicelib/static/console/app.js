@@ -78,6 +78,8 @@ function forbidden(what) {
   focusHeading(main);
 }
 
+const ID = /^[0-9a-f]{32}$/;
+
 function route() {
   const hash = location.hash || "#/";
   if (!hash.startsWith("#/")) return; // an in-page anchor such as the skip link
@@ -92,11 +94,13 @@ function route() {
   }
   const [, section, id] = hash.split("/");
   if (section === "" || section === undefined) return navigate(home(c.role));
+  // Ids are the server's (chalicelib/ids.py): anything else ("..%2Fpages%2F…") never reaches an API path.
+  if (id && !ID.test(id)) return notFound(hash);
   if (section === "files" || section === "upload") {
     if (!can(c.role, "files")) return forbidden("files (uploaders do)");
     if (section === "upload") return uploadView(main, navigate);
     if (id) {
-      cleanup = fileView(main, decodeURIComponent(id)) || cleanup;
+      cleanup = fileView(main, id) || cleanup;
       return undefined;
     }
     return filesView(main);
@@ -104,12 +108,16 @@ function route() {
   if (section === "bulk") {
     if (!can(c.role, "files")) return forbidden("bulk uploads (uploaders do)");
     if (id) {
-      cleanup = bulkView(main, decodeURIComponent(id)) || cleanup;
+      cleanup = bulkView(main, id) || cleanup;
       return undefined;
     }
     return bulkListView(main);
   }
-  if (section === "pages") return id ? pageView(main, decodeURIComponent(id)) : pagesView(main);
+  if (section === "pages") return id ? pageView(main, id) : pagesView(main);
+  return notFound(hash);
+}
+
+function notFound(hash) {
   replace(main, h("h1", {}, "Not found"), failure("There is no such view.", { message: `Nothing lives at ${hash}.` }));
   focusHeading(main);
   return undefined;
