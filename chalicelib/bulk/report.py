@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from typing import Any
 
 from chalicelib.bulk.service import REPORT_COLUMNS
@@ -11,12 +12,18 @@ CSV = "text/csv; charset=utf-8"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
 
+# Excel in a locale whose list separator is ";" (Russian) splits "a;=HYPERLINK(…)" into two cells.
+_INNER_FORMULA = re.compile(r"([,;\t])(?=[=+\-@])")
+
+
 def _cell(value: Any) -> Any:
     """A text cell that a spreadsheet would run as a formula gets a leading apostrophe (OWASP's
-    CSV-injection advice); file names are the uploader's text."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return "" if value is None else value
+    CSV-injection advice), and so does every part of it after a list separator; file names are the
+    uploader's text."""
+    if not isinstance(value, str):
+        return "" if value is None else value
+    value = _INNER_FORMULA.sub(r"\1'", value)
+    return "'" + value if value.startswith(_FORMULA_START) else value
 
 
 def to_csv(rows: list[dict[str, Any]]) -> str:

@@ -330,3 +330,19 @@ def test_a_reader_stops_before_a_line_still_being_written(aws) -> None:
     assert logs.read(task, after=2) == {"lines": [], "next": None}
     logs.batch_put(aws.settings.bulk_table, [logs._item(task, 3, Line("a", "info", "m3"), "2026-01-01T00:00:00.000Z")])
     assert [line["seq"] for line in logs.read(task, after=2)["lines"]] == [3, 4]
+
+
+def test_report_csv_runs_no_formula_even_where_excel_splits_on_semicolons() -> None:
+    import re
+
+    from chalicelib.bulk.report import to_csv
+    from chalicelib.bulk.service import REPORT_COLUMNS
+
+    names = ['=HYPERLINK("http://evil")', 'a;=HYPERLINK("http://evil")', "b,+1", "c\t@SUM(A1)", "plain; -name.txt"]
+    rows = [{c: None for c in REPORT_COLUMNS} | {"index": i, "filename": n} for i, n in enumerate(names)]
+    text = to_csv(rows)
+    parsed = [r["filename"] for r in csv.DictReader(io.StringIO(text))]
+    assert [p.replace("'", "") for p in parsed] == names  # nothing lost but the apostrophes
+    for line in text.splitlines()[1:]:  # any locale's separator: no piece starts a formula
+        for piece in re.split(r'[,;\t]', line):
+            assert not piece.strip('"').startswith(("=", "+", "-", "@")), (line, piece)
