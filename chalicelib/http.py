@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import importlib
 import json
+import re
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
@@ -240,11 +241,15 @@ def _refuse_if_misconfigured() -> None:
                                  code="misconfigured")
 
 
+_CORRELATION_ID = re.compile(r"[A-Za-z0-9._:-]{1,128}")
+
+
 def middleware(event: Request, get_response: Callable[[Request], Response]) -> Response:
     """Correlation id, error shape and an access log line for every HTTP request."""
     log = logger()
-    correlation_id = (event.headers.get("x-correlation-id")
-                      or event.context.get("requestId") or new_id())
+    given = event.headers.get("x-correlation-id") or ""
+    # A client's id is logged and echoed: only a short plain token, else the server's own.
+    correlation_id = (given if _CORRELATION_ID.fullmatch(given) else None) or event.context.get("requestId") or new_id()
     log.set_correlation_id(correlation_id)
     started = time.perf_counter()
     try:

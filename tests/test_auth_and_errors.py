@@ -71,3 +71,6 @@ def test_responses_carry_a_correlation_id(api: Api) -> None:
     response = api.get("/health", headers={"X-Correlation-Id": "abc-123"})
     assert response.headers["X-Correlation-Id"] == "abc-123"
     assert api.get("/health").headers["X-Correlation-Id"]
+    for hostile in ("x" * 5000, "a b<script>", "id\u202e"):  # logged and echoed: only a short plain token
+        echoed = api.get("/health", headers={"X-Correlation-Id": hostile.encode("utf-8")}).headers["X-Correlation-Id"]
+        assert echoed != hostile and 0 < len(echoed) <= 128
