@@ -61,6 +61,20 @@ _NAME = r"[^\W\d_][^\W_]*(?:['’.-][^\W\d_]+)*"
 _CUE = re.compile(rf"^(?P<name>{_NAME}(?: {_NAME}){{0,4}})\s*(?P<ext>(?:\([^()]{{1,40}}\)\s*)*)(?P<end>[.:]?)$")
 _PREFIX_CAPS = re.compile(rf"^(?P<name>{_NAME}(?: {_NAME}){{0,3}})\s*(?P<paren>\([^()]{{1,80}}\))?\s*[.:]\s+(?P<rest>\S.*)$")
 _PREFIX_COLON = re.compile(rf"^(?P<name>{_NAME}(?: {_NAME}){{0,2}})\s*(?P<paren>\([^()]{{1,80}}\))?:\s+(?P<rest>\S.*)$")
+# "Лопахин. Пришел поезд." / "Ham. To be": how Russian plays are printed (and abbreviated English
+# ones); every word capitalised, and only in a document printed that way (see ``classify``).
+_PREFIX_DOT = re.compile(r"^(?P<name>[A-ZА-ЯЁ][^\W\d_]*(?:[ -][A-ZА-ЯЁ][^\W\d_]*){0,2})\s*(?P<paren>\([^()]{1,80}\))?"
+                         r"\.\s+(?P<rest>\S.*)$")
+# Capitalised words that start sentences, not speeches: "Да. Конечно." "Пауза. Входит Фирс."
+_NOT_A_SPEAKER = frozenset((
+    "да нет ну вот так ах ох эх ой ага угу что как кто где когда почему зачем тут там он она оно они мы вы я ты "
+    "это то все всё пауза тишина занавес конец ночь утро день вечер темнота молчание смех шум стук звонок "
+    "входит входят уходит уходят выходит выходят "
+    "yes no well oh ah so then now here there he she it they we you i this that all pause silence curtain "
+    "end night morning day evening exit exeunt enter enters"
+).split())
+DOT_SHARE = 0.05  # prefixed lines a document must have to be printed "Name. Speech"
+DOT_MIN_COUNT = 3  # lines one name must prefix
 _SPEECH_END = re.compile(r"[!?.…]$")
 
 _ORDINALS_RU = ("перв", "втор", "трет", "четв[её]рт", "пят", "шест", "седьм", "восьм", "девят", "десят",
@@ -165,9 +179,10 @@ def cue(text: str) -> str | None:
     return m.group("name")
 
 
-def prefix(text: str, counts: dict[str, int] | None) -> tuple[str, str] | None:
-    """(speaker, speech) for ``ИВАН. Текст``, ``ИВАН (тихо). Текст`` or ``Иван: текст``.
-    With ``counts`` None, every candidate is returned (the counting pass)."""
+def prefix(text: str, counts: dict[str, int] | None, dots: bool = False) -> tuple[str, str, bool] | None:
+    """(speaker, speech) for ``ИВАН. Текст``, ``ИВАН (тихо). Текст``, ``Иван: текст`` and, where the
+    document is printed that way (``dots``), ``Иван. Текст`` (the third item says it was that
+    form). With ``counts`` None, every candidate is returned (the counting pass)."""
     head = text[:120]
     colon = ":" in head
     if not colon and "." not in head:
@@ -180,25 +195,46 @@ def prefix(text: str, counts: dict[str, int] | None) -> tuple[str, str] | None:
     if m and _is_upper(m.group("name")) and not _NOT_A_NAME.match(m.group("name")):
         name = m.group("name")
         if counts is None or counts.get(name, 0) >= 2 or m.group("paren"):
-            return name, m.group("rest")
+            return name, m.group("rest"), False
     m = _PREFIX_COLON.match(text) if colon else None
     if m and not _is_upper(m.group("name")) and all(w[:1].isupper() for w in m.group("name").split()) \
             and not _NOT_A_NAME.match(m.group("name")):
         name = m.group("name")
         if counts is None or counts.get(name, 0) >= 2:
-            return name, m.group("rest")
+            return name, m.group("rest"), False
+    if (dots or counts is None) and not caps:
+        return dot_prefix(text, counts)
     return None
+
+
+def dot_prefix(text: str, counts: dict[str, int] | None) -> tuple[str, str, bool] | None:
+    """``Лопахин. Текст`` when ``Лопахин`` prefixes at least ``DOT_MIN_COUNT`` lines (any, with ``counts`` None)."""
+    m = _PREFIX_DOT.match(text)
+    if not m or m.group("name").isupper() or m.group("name").lower() in _NOT_A_SPEAKER:
+        return None
+    name = m.group("name")
+    if _NOT_A_NAME.match(name) or (counts is not None and counts.get(name, 0) < DOT_MIN_COUNT):
+        return None
+    return name, m.group("rest"), True
 
 
 def classify(raws: list[Raw]) -> None:
     """Fill kind, speaker, label and level of every non-blank line, in place."""
     counts: dict[str, int] = {}
     candidates: list[bool] = []  # a line that is no prefix candidate is no prefix with counts either
+    dotted: list[str] = []  # the names of "Имя. Текст" candidates, line by line
+    lines = 0
     for raw in raws:
         found = prefix(raw.text, None) if raw.text else None
+        lines += bool(raw.text)
         candidates.append(found is not None)
         if found:
             counts[found[0]] = counts.get(found[0], 0) + 1
+            if found[2]:
+                dotted.append(found[0])
+    # Printed "Имя. Текст": such lines, of names that recur, are a share of the document's lines
+    # (a screenplay's "Да. Конечно." inside a speech never makes it so).
+    dots = sum(1 for name in dotted if counts[name] >= DOT_MIN_COUNT) >= max(DOT_MIN_COUNT * 2, lines * DOT_SHARE)
 
     act: int | None = None
     speaker: str | None = None      # whose speech the following lines continue
@@ -234,7 +270,7 @@ def classify(raws: list[Raw]) -> None:
                 speaker = speaker_name(name)
                 raw.kind, raw.speaker, speech_indent = "character", speaker, None
                 continue
-        said = prefix(text, counts) if candidates[i] else None
+        said = prefix(text, counts, dots) if candidates[i] else None
         if said is not None:
             speaker = speaker_name(said[0])
             raw.kind, raw.speaker, speech_indent = "dialogue", speaker, raw.indent

@@ -246,3 +246,24 @@ def test_a_300_page_screenplay_reads_quickly() -> None:
     assert len(doc.scenes) == 1200 and doc.scenes[-1].label == "1200"
     assert sum(x.kind == "dialogue" for s in doc.scenes for x in s.lines) == 1200 * 4
     assert elapsed < 3.0, elapsed      # 0.24–0.41 s measured on the development machine; CI is shared
+
+
+def test_a_play_printed_name_dot_speech_in_mixed_case_has_its_speakers() -> None:
+    # How Russian plays are printed on most sites: "Лопахин. Текст", stage directions apart.
+    play = ("ДЕЙСТВИЕ ПЕРВОЕ\n\nКомната, которая до сих пор называется детскою.\n\n"
+            + "Лопахин. Пришел поезд, слава богу. Который час?\n\nДуняша. Скоро два. (Тушит свечу.) Уже светло.\n\n"
+            "Входит Епиходов с букетом.\n\n" * 3
+            + "Любовь Андреевна. Детская, милая моя, прекрасная комната…\nЯ здесь спала, когда была маленькой.\n\n" * 3)
+    said = speech(read(play.encode(), "sad.txt"))
+    assert ("Лопахин", "dialogue", "Лопахин. Пришел поезд, слава богу. Который час?") in said
+    assert ("Дуняша", "dialogue", "Дуняша. Скоро два. (Тушит свечу.) Уже светло.") in said
+    assert ("Любовь Андреевна", "dialogue", "Я здесь спала, когда была маленькой.") in said  # the speech goes on
+    lines = [x for s in read(play.encode(), "sad.txt").scenes for x in s.lines]
+    assert {x.kind for x in lines if x.text.startswith("Входит")} == {"action"}
+
+
+def test_sentences_inside_a_screenplays_speeches_are_not_speakers() -> None:
+    script = "".join(f"{n}. ИНТ. КУХНЯ — ДЕНЬ\n\nАнна наливает чай.\n\n            МАША\n    Да. Конечно, приду.\n\n"
+                     f"            ИВАН\n    Нет. Я не пойду.\n\n" for n in range(1, 6))
+    said = speech(read(script.encode(), "script.txt"))
+    assert {who for who, _, _ in said} == {"МАША", "ИВАН"}
