@@ -67,11 +67,14 @@ def _text(el) -> str:  # noqa: ANN001 - an lxml element
     return re.sub(r"\s+", " ", "".join(el.itertext())).strip()
 
 
-def play_text(tei: bytes) -> str:
+def play_text(tei: bytes, form: str = "cue") -> str:
+    """The play as plain text: ``cue`` puts the speaker's name in capitals on a line of its own,
+    ``prefix`` prints ``Имя. Текст`` as most Russian sites do."""
     from lxml import etree
 
     body = etree.fromstring(tei).find(f".//{TEI}text/{TEI}body")
     out: list[str] = []
+    speaker = None
     for el in body.iter():
         if not isinstance(el.tag, str):
             continue
@@ -80,9 +83,11 @@ def play_text(tei: bytes) -> str:
         if tag == "head":
             out += ["", _text(el).upper(), ""]
         elif tag == "speaker":
-            out += ["", _text(el).rstrip(".").upper()]
+            speaker = _text(el).rstrip(".")
+            out += [""] if form == "prefix" else ["", speaker.upper()]
         elif tag in ("p", "l") and parent_tag in ("sp", "lg"):
-            out.append(_text(el))
+            out.append(f"{speaker.title()}. {_text(el)}" if form == "prefix" and speaker else _text(el))
+            speaker = None
         elif tag == "stage" and parent_tag not in ("p", "l", "speaker"):
             out.append("(" + _text(el).strip("()").rstrip(").") + ")")
     return "\n".join(out) + "\n"
@@ -93,6 +98,8 @@ def main() -> None:
     parser.add_argument("--mirrors", default="/work/.mirror", help="where dracor-org+<corpus>dracor/repo live")
     parser.add_argument("--catalog", choices=("default", "studio"), default="default",
                         help="the project's catalog or the client's workbook (../shared/data/classification_events.xlsx)")
+    parser.add_argument("--form", choices=("cue", "prefix"), default="cue",
+                        help="speaker's name on its own line in capitals, or 'Имя. Текст'")
     parser.add_argument("--show", action="store_true", help="the findings that set each rating")
     parser.add_argument("--split", choices=("tuned", "holdout", "fresh", "all"), default="all",
                         help="the first plays, the second (both used in the calibration), the fresh ones, or all")
@@ -107,7 +114,7 @@ def main() -> None:
         for name, (low, high) in plays.items():
             tei = subprocess.run(["git", "-C", str(repo), "show", f"HEAD:tei/{name}.xml"], capture_output=True,
                                  check=True).stdout
-            text = play_text(tei)
+            text = play_text(tei, args.form)
             rating = rate(read(text.encode(), f"{name}.txt"), catalog)
             ok = AGES.index(low) <= AGES.index(rating.rating) <= AGES.index(high)
             inside, total = inside + ok, total + 1
