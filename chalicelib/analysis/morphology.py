@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 # Letters plus obfuscation characters inside a word; a word starts with a letter or a look-alike digit.
-TOKEN = re.compile(r"[a-zа-я0-9@*#$]*[a-zа-я][a-zа-я0-9@*#$]*(?:'[a-z]+)?")
+TOKEN = re.compile(r"[0-9@*#$]*[a-zа-я][a-zа-я0-9@*#$]*(?:'[a-z]+)?")
 CYRILLIC = re.compile(r"[а-я]")
 LATIN = re.compile(r"[a-z]")
 MIN_SCORE = 0.15

@@ -35,6 +35,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
+from chalicelib.gcpause import without_cycle_collection
 from chalicelib.rating.model import (
     AGES,
     Category,
@@ -220,6 +221,7 @@ def _survey(document: Any, needed: set[int]) -> _Survey:
     return _Survey(scenes, names, texts, pages, total // PAGE_WORDS + 1, minors)
 
 
+@without_cycle_collection
 def rate(document: Any, catalog: Sequence[Category], lexicons: Any = None) -> Rating:
     """The document's findings and age rating under the catalog (see the module's docstring)."""
     from chalicelib.analysis import match

@@ -1,6 +1,7 @@
 """``read(data, filename, content_type)``: a screenplay's bytes → ``Document``."""
 from __future__ import annotations
 
+from chalicelib.gcpause import without_cycle_collection
 from chalicelib.reading import formats
 from chalicelib.reading.classify import classify
 from chalicelib.reading.model import Document, UnreadableDocument
@@ -44,6 +45,7 @@ def detect_format(data: bytes, filename: str, content_type: str | None = None) -
     return "txt"
 
 
+@without_cycle_collection
 def read(data: bytes, filename: str, content_type: str | None = None) -> Document:
     """Read a screenplay, play or subtitles file into numbered lines and scenes.
 

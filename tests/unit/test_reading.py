@@ -267,3 +267,29 @@ def test_sentences_inside_a_screenplays_speeches_are_not_speakers() -> None:
                      f"            ИВАН\n    Нет. Я не пойду.\n\n" for n in range(1, 6))
     said = speech(read(script.encode(), "script.txt"))
     assert {who for who, _, _ in said} == {"МАША", "ИВАН"}
+
+
+def test_reading_pauses_the_cycle_collector_and_restores_it_even_on_failure() -> None:
+    import gc
+
+    from chalicelib.gcpause import without_cycle_collection
+
+    seen: list[bool] = []
+
+    @without_cycle_collection
+    def work(fail: bool) -> None:
+        seen.append(gc.isenabled())
+        if fail:
+            raise UnreadableDocument("broken")
+
+    assert gc.isenabled()
+    work(False)
+    with pytest.raises(UnreadableDocument):
+        work(True)
+    assert seen == [False, False] and gc.isenabled()
+    gc.disable()
+    try:
+        work(False)  # a caller that paused it keeps it paused
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
