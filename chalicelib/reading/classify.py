@@ -161,7 +161,7 @@ def heading(text: str) -> tuple[str, str | None, int | None, int | None] | None:
 
 
 def is_transition(text: str) -> bool:
-    return len(text) <= 40 and bool(_TRANSITION.match(text))
+    return len(text) <= 40 and text.isupper() and bool(_TRANSITION.match(text))  # every transition is upper case
 
 
 def speaker_name(name: str) -> str:

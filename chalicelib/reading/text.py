@@ -115,8 +115,12 @@ _MARKER = re.compile(r"^\(?(?:more|cont(?:['’]d|inued|d|\.)|далее|дал�
 _DIGITS = re.compile(r"\d+")
 
 
+# What a page number or a continuation marker can start with (most short lines are spared the regexes).
+_NOISE_FIRST = frozenset("0123456789-–—(pPcCmMсСдДпП")
+
+
 def is_noise(text: str) -> bool:
-    if len(text) > 40:  # neither a page number nor a continuation marker is this long
+    if len(text) > 40 or text[:1] not in _NOISE_FIRST:  # neither a page number nor a marker is this long
         return False
     return bool(_PAGE_NUMBER.match(text) or _MARKER.match(text))
 
