@@ -106,19 +106,30 @@ export function bulkView(main, taskId) {
     const rank = { info: 0, warning: 1, error: 2 };
     return (account === "*" || (line.account || "") === account) && rank[line.level] >= (rank[level] ?? 0);
   }
-  function addLine(line) {
+  // A change of filter reads the log again from the start: answers to reads begun before it
+  // (another filter's) are dropped, and live lines wait until it is read, or they would move
+  // lastSeq past the lines it is about to show.
+  let generation = 0;
+  let pending = null; // live lines held while the log is read again
+  function show(line) {
     if (line.seq <= lastSeq) return; // a duplicate (at-least-once delivery) or already read
     lastSeq = line.seq;
     if (matches(line)) lines.append(logLine(line));
   }
+  function addLine(line) {
+    if (pending) pending.push(line);
+    else show(line);
+  }
   async function readLogs() {
+    const mine = generation;
     const { account, level } = filters();
     for (;;) {
       const query = new URLSearchParams({ after: String(lastSeq), limit: "500" });
       if (account !== "*") query.set("account", account);
       if (level) query.set("level", level);
       const page = await get(`/bulk-uploads/${taskId}/logs?${query}`);
-      page.lines.forEach(addLine);
+      if (mine !== generation) return;
+      page.lines.forEach(show);
       if (!page.next) return;
       lastSeq = Math.max(lastSeq, Number(page.next));
     }
@@ -179,9 +190,19 @@ export function bulkView(main, taskId) {
     };
   }
   const refilter = () => {
+    generation += 1;
+    const mine = generation;
     lastSeq = 0;
+    pending = [];
     replace(lines);
-    readLogs().catch((err) => replace(lines, h("li", {}, failure("Could not read the log.", err))));
+    readLogs()
+      .catch((err) => replace(lines, h("li", {}, failure("Could not read the log.", err))))
+      .finally(() => {
+        if (mine !== generation) return;
+        const held = pending;
+        pending = null;
+        held.forEach(show);
+      });
   };
   accountSelect.addEventListener("change", refilter);
   levelSelect.addEventListener("change", refilter);
