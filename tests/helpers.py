@@ -150,23 +150,26 @@ def dynamodb_clients() -> list[Any]:
 
 
 @contextmanager
-def count_dynamodb_calls() -> Iterator[Counter[str]]:
-    """Counts DynamoDB operations by name, in this process, while the block runs."""
+def count_dynamodb_calls(table: str | None = None) -> Iterator[Counter[str]]:
+    """Counts DynamoDB operations by name, in this process, while the block runs; on ``table`` only
+    when given (the stack's scheduler and pumps query other tables from their own threads)."""
     calls: Counter[str] = Counter()
     lock = threading.Lock()
 
-    def hook(model: Any, **_: Any) -> None:
+    def hook(model: Any, params: Any = None, **_: Any) -> None:
+        if table is not None and (params or {}).get("TableName") != table:
+            return
         with lock:
             calls[model.name] += 1
 
     clients = dynamodb_clients()
     for c in clients:
-        c.meta.events.register("before-call.dynamodb", hook)
+        c.meta.events.register("before-parameter-build.dynamodb", hook)  # params: the call's own, with TableName
     try:
         yield calls
     finally:
         for c in clients:
-            c.meta.events.unregister("before-call.dynamodb", hook)
+            c.meta.events.unregister("before-parameter-build.dynamodb", hook)
 
 
 def queue_depth(stack: Any, queue: str) -> int:

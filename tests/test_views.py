@@ -127,7 +127,7 @@ def test_cached_reads_skip_dynamodb_but_still_count(api: Api, stack, page: dict)
     cache.forget(page["id"])
     before = views_of(api, page["id"])
     started = time.monotonic()
-    with count_dynamodb_calls() as calls:
+    with count_dynamodb_calls(settings().pages_table) as calls:
         for _ in range(20):
             assert api.get(f"/pages/{page['id']}").status_code == 200
     windows = 1 + int((time.monotonic() - started) / settings().page_cache_ttl)
