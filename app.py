@@ -252,10 +252,10 @@ def post_result(ctx: http.RequestContext, refer_key: str) -> Response:
 
 
 @api.route("/download/{refer_key}/result-upload", methods=["POST"], roles=ANALYZER, tags=["refer"],
-           summary="A presigned PUT for a result document over 5 MB", response="refer.schemas:ResultUpload",
-           errors=[409])
+           summary="A presigned PUT for a result document over 5 MB, signed for its exact size",
+           body="refer.schemas:ResultUploadIn", response="refer.schemas:ResultUpload", errors=[409])
 def result_upload(ctx: http.RequestContext, refer_key: str) -> dict:
-    return refer_results.upload_slot(refer_key, ctx.principal)
+    return refer_results.upload_slot(refer_key, ctx.principal, ctx.body.size)
 
 
 @api.route("/download/{refer_key}/result-upload/{upload_id}", methods=["POST"], roles=ANALYZER, tags=["refer"],

@@ -99,7 +99,7 @@ ROUTES: dict[tuple[str, str], Row] = {
     ("GET", "/files/{file_id}/report"): Row("owner", setup=RATED),
     ("GET", "/download/{refer_key}"): Row("analyzer"),
     ("POST", "/download/{refer_key}"): Row("analyzer", "RESULT", setup=("downloaded",)),
-    ("POST", "/download/{refer_key}/result-upload"): Row("analyzer", setup=("downloaded",)),
+    ("POST", "/download/{refer_key}/result-upload"): Row("analyzer", {"size": 1000}, setup=("downloaded",)),
     ("POST", "/download/{refer_key}/result-upload/{upload_id}"): Row("analyzer", setup=("downloaded", "result-upload")),
     ("GET", "/violations"): Row("signed_in"),
     ("POST", "/violations"): Row("editor", "NEW_VIOLATION"),
@@ -191,8 +191,10 @@ class Resources:
             got = self.api.call("GET", f"/download/{key}", headers=actor, allow_redirects=False)
             assert got.status_code == 302, got.text
         if "result-upload" in setup:
-            slot = self.api.call("POST", f"/download/{key}/result-upload", headers=actor).json()
-            put = requests.put(slot["url"], data=json.dumps(EXAMPLE).encode(), headers=slot["headers"], timeout=60)
+            document = json.dumps(EXAMPLE).encode()
+            slot = self.api.call("POST", f"/download/{key}/result-upload", json={"size": len(document)},
+                                 headers=actor).json()
+            put = requests.put(slot["url"], data=document, headers=slot["headers"], timeout=60)
             assert put.status_code == 200, put.text
             params["upload_id"] = slot["upload_id"]
         return key, params

@@ -59,7 +59,7 @@ APPROVAL_FAMILIES = frozenset({"violence", "gore", "sex"})  # approval raises th
 # What makes content prohibited for children (436-FZ art. 5 part 2) rather than restricted (art. 10):
 # approval or promotion, naturalism, a minor involved. Families whose very words are the prohibited
 # thing (мат, step-by-step methods, explicit sexual acts at their strongest) need none of them.
-PROHIBITING = frozenset({"approved", "naturalistic"})
+PROHIBITING = frozenset({"approved", "naturalistic", "methods"})
 PROHIBITED_AS_SUCH = frozenset({"obscene", "instructions", "labelling", "minors"})
 EXPLICIT_LEXICONS = frozenset({"sex.explicit", "sex.pornography", "sex.intercourse"})
 # With a minor these make sexual content 18+ (art. 5 part 2); kisses and romance do not.
@@ -68,7 +68,8 @@ MAX_LINES = 50
 # Qualifier names a finding may carry, in the order they are listed.
 QUALIFIERS = ("negated_only", "below_threshold", "naturalistic", "approved", "condemned", "condemned_in_work", "compassion",
               "minor_involved", "offscreen", "question", "frequent", "dense", "pervasive", "episodic", "not_promotion",
-              "falls_to_restricted", "spoken_only", "mild_words")
+              "falls_to_restricted", "spoken_only", "mild_words", "methods")
+METHODS = ".methods"  # ways (3) and their details (2): a way with a detail beside it is a method described (art. 5 part 2 p. 1)
 SPOKEN = "dialogue"  # the line kind of speech: what is said is described, what the action lines show is depicted
 
 
@@ -404,6 +405,11 @@ def _draft(group: _Group, scene: _Scene, r: Rules) -> _Draft | None:
     if _near(lines, cues.get("cue.condemned", []), CONDEMN_NEAR):
         points -= 1
         q.add("condemned")
+    ways = [h.line for h in hits if h.lexicon.endswith(METHODS) and h.intensity == 3]
+    details = sorted({h.line for h in hits if h.lexicon.endswith(METHODS) and h.intensity == 2})
+    if ways and _near(ways, details):
+        points += 1  # "вскрыть вены в тёплой ванне, вдоль": how, not that; "Застрелюсь! Повешусь!" names no how
+        q.add("methods")
     if fam.get("compassion") and cues.get("cue.compassion"):
         points -= 1
         q.add("compassion")
@@ -503,14 +509,15 @@ def _finding(d: _Draft, r: Rules) -> Finding | None:
         return None
     sexual_act = any(
         h.lexicon in EXPLICIT_LEXICONS | SEXUALISING_LEXICONS and h.intensity >= 2 for h in d.hits)
-    if age and sexual_act and "minor_involved" in q:
-        age = "18+"  # sexual content with a minor: art. 5 part 2, whatever the category lists
-    if age == "18+" and fam.get("promotion") and not q & {"approved", "minor_involved", "naturalistic"}:
+    if age and ((sexual_act and "minor_involved" in q) or "methods" in q):
+        age = "18+"  # sexual content with a minor, ways of suicide: art. 5 part 2, whatever the category lists
+    if age == "18+" and fam.get("promotion") and not q & {"approved", "minor_involved", "naturalistic", "methods"}:
         lower = [a for a in ages if AGES.index(a) < AGES.index("18+")]
         if lower:  # a range's top age is for promotion; a plain depiction stays below it
             age = max(lower, key=AGES.index)
             q.add("not_promotion")
-    if age == "18+" and fam.get("promotion") and q & {"condemned", "condemned_in_work"} and "approved" not in q:
+    if (age == "18+" and fam.get("promotion") and q & {"condemned", "condemned_in_work"}
+            and not q & {"approved", "methods"}):  # a method described is prohibited however the work judges it
         lower = [a for a in ages if AGES.index(a) < AGES.index("18+")]
         age = max(lower, key=AGES.index) if lower else "16+"
         q.add("falls_to_restricted")
@@ -526,7 +533,7 @@ def _finding(d: _Draft, r: Rules) -> Finding | None:
             and not (sexual_act and "minor_involved" in q)):
         age = "16+"  # a depiction without what art. 5 part 2 names is art. 10's
         q.add("falls_to_restricted")
-    if age and not d.promotion and not q & {"approved", "minor_involved", "naturalistic"}:
+    if age and not d.promotion and not q & {"approved", "minor_involved", "naturalistic", "methods"}:
         age = _capped(age, ages, d, fam, q)
     if age:
         basis = fam.get("basis", {}).get(age) or r.generic_basis.get(age, "")

@@ -82,16 +82,18 @@ def store(key: str, principal: Principal, document: dict[str, Any]) -> dict[str,
             "findings": int(result.findings), "created": created}
 
 
-def upload_slot(key: str, principal: Principal) -> dict[str, Any]:
-    """A presigned PUT for a document over the inline limit; completed with ``store_uploaded``."""
+def upload_slot(key: str, principal: Principal, size: int) -> dict[str, Any]:
+    """A presigned PUT for a document over the inline limit; completed with ``store_uploaded``. It is
+    signed for the declared ``size`` (Content-Length is a signed header), so S3 itself refuses a
+    bigger body: nothing over the limit is ever stored."""
     row = _downloader(key, principal)
     upload_id = new_id()
     ttl = settings().presign_ttl
     url = client("s3").generate_presigned_url("put_object", ExpiresIn=ttl, HttpMethod="PUT", Params={
         "Bucket": settings().media_bucket, "Key": _upload_key(row.file_id, principal.sub, upload_id),
-        "ContentType": "application/json"})
+        "ContentType": "application/json", "ContentLength": size})
     return {"upload_id": upload_id, "url": url, "expires_at": iso(now() + ttl), "max_bytes": UPLOAD_MAX,
-            "headers": {"Content-Type": "application/json"}}
+            "headers": {"Content-Type": "application/json", "Content-Length": str(size)}}
 
 
 def _upload_key(file_id: str, analyzer: str, upload_id: str) -> str:

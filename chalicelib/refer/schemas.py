@@ -75,6 +75,16 @@ class ResultAccepted(BaseModel):
     created: bool = Field(description="false when this exact document had been posted before")
 
 
+class ResultUploadIn(BaseModel):
+    """``le`` is refer.results.UPLOAD_MAX, written out so this module stays free of storage imports
+    (tests/unit/test_refer.py holds the two equal)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    size: int = Field(ge=1, le=100 * 1024 * 1024, description="the document's exact size in bytes: the presigned PUT "
+                      "is signed for that Content-Length, so S3 refuses any other body (at most 100 MiB)")
+
+
 class ResultUpload(BaseModel):
     upload_id: str
     url: str

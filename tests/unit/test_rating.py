@@ -283,3 +283,18 @@ def test_in_a_play_pervasive_means_a_third_of_the_pages_not_three_of_four_acts()
     assert all("pervasive" not in f.qualifiers for f in counted(sparse, "alcohol"))
     dense = rated(play(*((one_drink + filler) * 3 for _ in range(4))))
     assert any("pervasive" in f.qualifiers for f in counted(dense, "alcohol"))
+
+
+def test_two_ways_of_suicide_described_in_dialogue_are_18_plus_and_one_reported_death_is_not() -> None:
+    methods = rated(heading(1, "КОМНАТА") + "ДРУГ\nСамый простой способ — наглотаться таблеток снотворного. "
+                    "Или вскрыть вены в тёплой ванне, вдоль, а не поперёк. Это грех, конечно.\n")
+    found = [f for f in methods.findings if f.family == "suicide"]
+    assert methods.rating == "18+" and any("methods" in f.qualifiers and f.age == "18+" for f in found)
+    english = rated(heading(1) + "MIKE\nThe easiest way is to swallow the pills with vodka. Or slit your wrists "
+                    "in a warm bath, along the vein.\n")
+    assert english.rating == "18+"
+    reported = rated(play("ДОРН\nУведите отсюда куда-нибудь Ирину Николаевну. Дело в том, что Константин "
+                          "Гаврилович застрелился…\n\n"))
+    assert reported.rating != "18+" and all("methods" not in f.qualifiers for f in reported.findings)
+    exclaimed = rated(play("ЛОМОВ\nНесчастный я человек! Застрелюсь! Повешусь! Утоплюсь!\n\n"))  # names no how
+    assert exclaimed.rating != "18+"

@@ -297,13 +297,36 @@ def test_a_result_upload_belongs_to_the_analyzer_that_asked_for_it(http, aws) ->
     key = refer(http, file["id"])["key"]
     for sub in ("ai-a", "ai-b"):
         download(http, key, sub=sub)
-    slot = json.loads(http.http.post(f"/download/{key}/result-upload", headers=auth("analyzer", "ai-a")).body)
+    body = json.dumps(EXAMPLE).encode()
+    slot = json.loads(http.http.post(f"/download/{key}/result-upload", headers=auth("analyzer", "ai-a"),
+                                     body=json.dumps({"size": len(body)})).body)
     aws.client("s3").put_object(Bucket=aws.settings.media_bucket, Key=_slot_key(slot, aws),
-                                Body=json.dumps(EXAMPLE).encode())
+                                Body=body)
     stolen = http.http.post(f"/download/{key}/result-upload/{slot['upload_id']}", headers=auth("analyzer", "ai-b"))
     assert stolen.status_code == 422 and error_code(stolen) == "no_such_upload"
     mine = http.http.post(f"/download/{key}/result-upload/{slot['upload_id']}", headers=auth("analyzer", "ai-a"))
     assert mine.status_code == 201, mine.body
+
+
+def test_a_result_upload_is_signed_for_its_declared_size_so_s3_refuses_more(http, aws) -> None:
+    from urllib.parse import parse_qs, urlparse
+
+    from chalicelib.refer.results import UPLOAD_MAX
+    from chalicelib.refer.schemas import ResultUploadIn
+
+    assert ResultUploadIn.model_json_schema()["properties"]["size"]["maximum"] == UPLOAD_MAX
+    file = stored_file(http, aws)
+    key = refer(http, file["id"])["key"]
+    download(http, key, sub="ai-a")
+    asked = http.http.post(f"/download/{key}/result-upload", headers=auth("analyzer", "ai-a"),
+                           body=json.dumps({"size": 6_000_000}))
+    slot = json.loads(asked.body)
+    signed = parse_qs(urlparse(slot["url"]).query)["X-Amz-SignedHeaders"][0].split(";")
+    assert "content-length" in signed and slot["headers"]["Content-Length"] == "6000000"
+    for bad in ({}, {"size": 0}, {"size": UPLOAD_MAX + 1}, {"size": "6000000"}, {"size": 1, "x": 1}):
+        refused = http.http.post(f"/download/{key}/result-upload", headers=auth("analyzer", "ai-a"),
+                                 body=json.dumps(bad))
+        assert refused.status_code == 422, (bad, refused.body)
 
 
 def _slot_key(slot: dict[str, Any], aws) -> str:  # noqa: ANN001
