@@ -38,6 +38,7 @@ from typing import Any
 from chalicelib.gcpause import without_cycle_collection
 from chalicelib.rating.model import (
     AGES,
+    SEVERITIES,
     Category,
     Finding,
     Rating,
@@ -535,6 +536,7 @@ def _finding(d: _Draft, r: Rules) -> Finding | None:
         q.add("falls_to_restricted")
     if age and not d.promotion and not q & {"approved", "minor_involved", "naturalistic", "methods"}:
         age = _capped(age, ages, d, fam, q)
+    severity = _consistent(severity, age, ages)
     if age:
         basis = fam.get("basis", {}).get(age) or r.generic_basis.get(age, "")
     else:
@@ -551,6 +553,17 @@ def _finding(d: _Draft, r: Rules) -> Finding | None:
         labelling=labelling, advice=advice(d.family, q, age, labelling), family=d.family, terms=terms,
         lines=tuple(sorted({h.line for h in d.hits}))[:MAX_LINES], source=d.group.owner.source,
         ages=tuple(sorted(ages, key=AGES.index)))
+
+
+def _consistent(severity: str, age: str | None, ages: tuple[str, ...]) -> str:
+    """The severity that maps onto the age the finding ended with, when a rule above moved the age
+    within the category's range (a cap, not promotion): a reviewer who then sets a lower severity
+    must never raise the age. An age outside the range (art. 10's 16+ for an 18+-only category)
+    keeps the severity that was measured."""
+    if age is None or age not in ages or age_for(severity, ages) == age:
+        return severity
+    fitting = [s for s in SEVERITIES[1:] if age_for(s, ages) == age]
+    return fitting[-1] if fitting else severity
 
 
 def _capped(age: str, ages: tuple[str, ...], d: _Draft, fam: dict[str, Any], q: set[str]) -> str:

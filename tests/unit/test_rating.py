@@ -298,3 +298,14 @@ def test_two_ways_of_suicide_described_in_dialogue_are_18_plus_and_one_reported_
     assert reported.rating != "18+" and all("methods" not in f.qualifiers for f in reported.findings)
     exclaimed = rated(play("ЛОМОВ\nНесчастный я человек! Застрелюсь! Повешусь! Утоплюсь!\n\n"))  # names no how
     assert exclaimed.rating != "18+"
+
+
+def test_a_finding_whose_age_a_rule_moved_within_its_range_carries_the_severity_of_that_age() -> None:
+    """So a reviewer who sets a lower severity can never raise the age (review.rules.effective)."""
+    from chalicelib.rating.model import age_for
+
+    talk = "ГАЕВ\nВыпьем шампанского! Я пил вчера коньяк и водку, и сегодня выпью.\n\n" * 8
+    fools = "ШУТ\nДурак ты, дурак! Сам дурак! Дураки все, идиоты и болваны!\n\n" * 20
+    rating = rated(play(talk, fools))
+    moved = [f for f in rating.findings if f.age and {"spoken_only", "mild_words", "not_promotion"} & set(f.qualifiers)]
+    assert moved and all(age_for(f.severity, f.ages) == f.age for f in moved if f.age in f.ages)
