@@ -82,6 +82,7 @@ class Rules:
     stance: frozenset[str]
     generic_basis: dict[str, str]
     qualifier_advice: dict[str, str]
+    qualifier_meaning: dict[str, str]  # one line per qualifier, for reports
     conditions: dict[str, tuple[str, ...]]
     by_lexicon: dict[str, str] = field(default_factory=dict)  # family() remembered per lexicon
 
@@ -101,7 +102,8 @@ def rules() -> Rules:
                       key=lambda item: len(item[0]), reverse=True)
     return Rules(data["families"], tuple(prefixes), frozenset(data["context_lexicons"]),
                  frozenset(data["stance_lexicons"]), data["generic_basis"],
-                 data["qualifier_advice"], {k: tuple(v) for k, v in data["conditions"].items()})
+                 data["qualifier_advice"], data["qualifier_meaning"],
+                 {k: tuple(v) for k, v in data["conditions"].items()})
 
 
 def source_of(category: Category) -> str:

@@ -1,11 +1,12 @@
-"""The report as an Excel workbook a reviewer reads: a summary sheet, every finding by scene, and
-what exceeds the target. openpyxl's write-only mode streams rows (20,000 findings stay small)."""
+"""The report as an Excel workbook a reviewer reads: a summary sheet, every finding by scene,
+what exceeds the target, and what each qualifier used means. openpyxl's write-only mode streams rows (20,000 findings stay small)."""
 from __future__ import annotations
 
 import io
 import re
 from typing import Any
 
+from chalicelib.rating.engine import rules as engine_rules
 from chalicelib.review import rules
 
 FINDING_COLUMNS = ("scene", "scene_label", "heading", "line", "category", "category_name", "severity", "age",
@@ -64,6 +65,15 @@ def write(report: dict[str, Any], findings: list[dict[str, Any]]) -> bytes:
                          f["severity"], f.get("age"), target, _cell(f.get("excerpt")),
                          _cell(rules.advice(f, target)),
                          f["id"]])
+    legend = book.create_sheet("Qualifiers")  # why a finding has its severity and age
+    legend.append(["qualifier", "meaning", "findings"])
+    meaning = engine_rules().qualifier_meaning
+    used: dict[str, int] = {}
+    for f in findings:
+        for q in f.get("qualifiers") or ():
+            used[q] = used.get(q, 0) + 1
+    for q in sorted(used, key=lambda q: (q not in meaning, q)):
+        legend.append([_cell(q), _cell(meaning.get(q, "named by the analyzer that posted the finding")), used[q]])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

@@ -309,3 +309,9 @@ def test_a_finding_whose_age_a_rule_moved_within_its_range_carries_the_severity_
     rating = rated(play(talk, fools))
     moved = [f for f in rating.findings if f.age and {"spoken_only", "mild_words", "not_promotion"} & set(f.qualifiers)]
     assert moved and all(age_for(f.severity, f.ages) == f.age for f in moved if f.age in f.ages)
+
+
+def test_every_qualifier_the_engine_names_has_a_meaning_for_reports() -> None:
+    from chalicelib.rating.engine import QUALIFIERS, rules
+
+    assert set(rules().qualifier_meaning) == set(QUALIFIERS)

@@ -234,10 +234,14 @@ def test_the_xlsx_report_opens_and_holds_the_findings(http, aws) -> None:
     response = get(http, f"/files/{file_id}/report?format=xlsx", Accept=XLSX)
     assert response.status_code == 200 and response.headers["Content-Type"] == XLSX
     book = load_workbook(io.BytesIO(response.body), read_only=True)
-    assert book.sheetnames == ["Summary", "Findings by scene", "Exceedances"]
+    assert book.sheetnames == ["Summary", "Findings by scene", "Exceedances", "Qualifiers"]
     rows = list(book["Findings by scene"].iter_rows(values_only=True))
     assert len(rows) == len(findings) + 1 and {r[-1] for r in rows[1:]} == {f["id"] for f in findings}
     assert len(list(book["Exceedances"].iter_rows(values_only=True))) > 1
+    legend = {r[0]: (r[1], r[2]) for r in list(book["Qualifiers"].iter_rows(values_only=True))[1:]}
+    used = [q for f in findings for q in f["qualifiers"]]
+    assert set(legend) == set(used) and all(legend[q][1] == used.count(q) for q in legend)
+    assert all(meaning and "named by the analyzer" not in meaning for meaning, _ in legend.values())
 
 
 def test_the_derived_text_is_served_not_the_original(http, aws) -> None:
