@@ -377,6 +377,7 @@ REPORT = {
                {"scene": 3, "scene_label": "3", "heading": "EXT. YARD - DAY", "rating": "12+", "findings": ["f2"]}],
     "categories": [{"category": "violence.graphic", "name": "Graphic violence", "severity": "severe", "age": "16+",
                     "findings": 1}],
+    "qualifiers": {"naturalism": "shown in detail in the action lines", "constructor": 7},
 }
 
 
@@ -426,6 +427,8 @@ def test_the_report_view_against_the_documented_shapes(session: Session, api: Ap
     assert scenes.count() == 2 and "INT. PRISON - NIGHT" in scenes.nth(0).inner_text()
     scenes.nth(0).locator("summary").click()
     assert scenes.nth(0).locator("blockquote").inner_text() == "He stabs the guard."
+    # A qualifier explains itself on hover; a name the report does not explain (or explains with no text) stays plain.
+    assert scenes.nth(0).locator("abbr").get_attribute("title") == "shown in detail in the action lines"
     assert "exceeds the target" in scenes.nth(0).locator("summary").inner_text()
     scenes.nth(1).locator("summary").click()
     assert scenes.nth(1).locator("blockquote").inner_text() == "Damn it."

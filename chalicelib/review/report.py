@@ -191,6 +191,7 @@ def render(row: FileRow, findings: list[dict[str, Any]], target: str | None) -> 
         "labelling": sorted({f["labelling"] for f in findings if f.get("labelling") and f["severity"] != "none"}),
         "exceedances": sections["exceedances"], "findings": sections["findings"], "scenes": sections["scenes"],
         "categories": sections["categories"], "truncated": truncated,
+        "qualifiers": rules.qualifier_meanings(findings),
         "counts": {"findings": len(findings), "exceedances": len(over), "scenes": len(scenes),
                    "categories": len(categories), "overridden": sum(1 for f in findings if "overridden_by" in f)},
         "analysis_run": int(row.analysis_run or 0), "rated_run": int(row.rated_run or 0), "rated_at": row.rated_at,

@@ -174,3 +174,12 @@ def advice(finding: Mapping[str, Any], target: str | None) -> str:
     goal = f"уложиться в {target}" if target else "снизить возрастную оценку"
     return (f"{where}: смягчить «{name}» (сейчас {SEVERITY_RU.get(finding.get('severity', ''), '?')}, "
             f"{finding.get('age')}): меньше подробностей и повторов, без одобрения, чтобы {goal}.")
+
+
+def qualifier_meanings(findings: Iterable[Mapping[str, Any]]) -> dict[str, str]:
+    """What each qualifier the findings carry means (the engine's own; another analyzer's stay unexplained)."""
+    from chalicelib.rating.engine import rules as engine_rules
+
+    known = engine_rules().qualifier_meaning
+    used = {q for f in findings for q in f.get("qualifiers") or () if q in known}
+    return {q: known[q] for q in sorted(used)}

@@ -148,6 +148,8 @@ class Report(BaseModel):
     truncated: bool = Field(description="true when a list was cut to keep the response under 6 MB; `counts` "
                                         "has the full numbers and ?format=xlsx every finding")
     counts: dict[str, int]
+    qualifiers: dict[str, str] = Field(default_factory=dict, description="what each qualifier the findings carry "
+                                       "means (the built-in analyzer's; at most 19 short lines)")
 
 
 class ReportQuery(Strict):

@@ -6,7 +6,6 @@ import io
 import re
 from typing import Any
 
-from chalicelib.rating.engine import rules as engine_rules
 from chalicelib.review import rules
 
 FINDING_COLUMNS = ("scene", "scene_label", "heading", "line", "category", "category_name", "severity", "age",
@@ -67,7 +66,7 @@ def write(report: dict[str, Any], findings: list[dict[str, Any]]) -> bytes:
                          f["id"]])
     legend = book.create_sheet("Qualifiers")  # why a finding has its severity and age
     legend.append(["qualifier", "meaning", "findings"])
-    meaning = engine_rules().qualifier_meaning
+    meaning = rules.qualifier_meanings(findings)
     used: dict[str, int] = {}
     for f in findings:
         for q in f.get("qualifiers") or ():

@@ -140,6 +140,8 @@ def test_the_report_lists_exceedances_and_follows_the_target_without_reanalysis(
     assert {f["category"] for f in first["findings"]} >= {"language.obscene"}
     assert first["scenes"][0]["heading"].startswith("ИНТ. КУХНЯ")
     assert first["categories"] and all(c["findings"] >= 1 for c in first["categories"])
+    used = {q for f in first["findings"] for q in f["qualifiers"]}
+    assert used and set(first["qualifiers"]) == used and all(first["qualifiers"].values())  # each explained
     before = set(f["id"] for f in first["findings"])
     patched = http.http.patch(f"/files/{file_id}", headers=auth("uploader"), body=json.dumps({"target_audience": "18+"}))
     assert patched.status_code == 200 and body(patched)["target_audience"] == "18+"

@@ -19,6 +19,7 @@ export function renderReport(section, file) {
   }
   replace(section, title, loading("Loading the report…"));
   get(`/files/${file.id}/report`).then((report) => {
+    meanings = report.qualifiers && typeof report.qualifiers === "object" ? report.qualifiers : {};
     replace(section, title, reportBody(report, file), commentsBlock(file, report, () => renderReport(section, file)));
   }).catch((err) => {
     if (missingRoute(err)) {
@@ -31,12 +32,21 @@ export function renderReport(section, file) {
   });
 }
 
+// What each qualifier means, from the report being shown (qualifier names stay as the API gives them).
+let meanings = {};
+
+function qualifierList(names) {
+  const meaning = (q) => (Object.prototype.hasOwnProperty.call(meanings, q) && typeof meanings[q] === "string" ? meanings[q] : "");
+  const items = names.map((q) => (meaning(q) ? h("abbr", { title: meaning(q) }, q) : h("span", {}, q)));
+  return h("p", { class: "hint" }, "Qualifiers: ", ...items.flatMap((el, i) => (i ? [", ", el] : [el])));
+}
+
 function findingItem(f) {
   return h("li", { class: `finding sev-${f.severity}` },
     h("p", {}, h("strong", {}, f.category_name || f.category), " · ", h("span", { class: `badge sev-${f.severity}` }, f.severity),
       f.age ? ` · ${f.age}` : "", f.line ? ` · line ${f.line}` : ""),
     f.excerpt ? h("blockquote", {}, f.excerpt) : null,
-    f.qualifiers && f.qualifiers.length ? h("p", { class: "hint" }, `Qualifiers: ${f.qualifiers.join(", ")}`) : null,
+    f.qualifiers && f.qualifiers.length ? qualifierList(f.qualifiers) : null,
     f.advice ? h("p", { class: "hint" }, `Advice: ${f.advice}`) : null,
     f.basis ? h("p", { class: "hint" }, `Basis: ${f.basis}`) : null);
 }
