@@ -62,6 +62,8 @@ APPROVAL_FAMILIES = frozenset({"violence", "gore", "sex"})  # approval raises th
 # thing (мат, step-by-step methods, explicit sexual acts at their strongest) need none of them.
 PROHIBITING = frozenset({"approved", "naturalistic", "methods"})
 PROHIBITED_AS_SUCH = frozenset({"obscene", "instructions", "labelling", "minors"})
+# What keeps a finding at its range's top age: neither "not promotion" nor a description cap applies.
+BEYOND_DEPICTION = frozenset({"approved", "minor_involved", "naturalistic", "methods"})
 EXPLICIT_LEXICONS = frozenset({"sex.explicit", "sex.pornography", "sex.intercourse"})
 # With a minor these make sexual content 18+ (art. 5 part 2); kisses and romance do not.
 SEXUALISING_LEXICONS = frozenset({"sex.nudity"})
@@ -514,7 +516,7 @@ def _finding(d: _Draft, r: Rules) -> Finding | None:
         h.lexicon in EXPLICIT_LEXICONS | SEXUALISING_LEXICONS and h.intensity >= 2 for h in d.hits)
     if age and ((sexual_act and "minor_involved" in q) or "methods" in q):
         age = "18+"  # sexual content with a minor, ways of suicide: art. 5 part 2, whatever the category lists
-    if age == "18+" and fam.get("promotion") and not q & {"approved", "minor_involved", "naturalistic", "methods"}:
+    if age == "18+" and fam.get("promotion") and not q & BEYOND_DEPICTION:
         lower = [a for a in ages if AGES.index(a) < AGES.index("18+")]
         if lower:  # a range's top age is for promotion; a plain depiction stays below it
             age = max(lower, key=AGES.index)
@@ -536,7 +538,7 @@ def _finding(d: _Draft, r: Rules) -> Finding | None:
             and not (sexual_act and "minor_involved" in q)):
         age = "16+"  # a depiction without what art. 5 part 2 names is art. 10's
         q.add("falls_to_restricted")
-    if age and not d.promotion and not q & {"approved", "minor_involved", "naturalistic", "methods"}:
+    if age and not d.promotion and not q & BEYOND_DEPICTION:
         age = _capped(age, ages, d, fam, q)
     severity = _consistent(severity, age, ages)
     if age:
@@ -584,11 +586,13 @@ def _capped(age: str, ages: tuple[str, ...], d: _Draft, fam: dict[str, Any], q: 
         cap = bound["pervasive" in q]
         caps["spoken_only" if spoken else "not_promotion"] = (
             cap if lowest in (None, "18+") else max(cap, lowest, key=AGES.index))
-    for name, limit in sorted(caps.items(), key=lambda item: AGES.index(item[1])):
-        if AGES.index(age) > AGES.index(limit):
-            q.add(name)
-            age = limit
-    return age
+    if not caps:
+        return age
+    name, limit = min(caps.items(), key=lambda item: AGES.index(item[1]))
+    if AGES.index(age) <= AGES.index(limit):
+        return age
+    q.add(name)
+    return limit
 
 
 def advice(family: str, qualifiers: Iterable[str], age: str | None, labelling: str | None = None) -> str:

@@ -153,13 +153,6 @@ def raws_from_pages(pages: list[list[str]], join_hyphens: bool, keep: Callable[[
     only as a page's very first or last line, where a cue cannot be."""
     running = running_lines(pages)
     out: list[Raw] = []
-    if not running:  # one pass: nothing to compare with the page's edges
-        for page in pages:
-            for line in page:
-                text, indent = clean(line)
-                if not (text and len(text) <= 40 and is_noise(text)):
-                    out.append(Raw(text, float(indent)))
-        return join_hyphenated(out) if join_hyphens else out
     for page in pages:
         cleaned = [clean(x) for x in page]
         noise = [bool(t) and is_noise(t) for t, _ in cleaned]
